@@ -1,0 +1,50 @@
+"""`plate-bridge check-config -c config.yaml`: validate the file, report every problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bridge.cli import EXIT_OK, EXIT_USAGE
+from bridge.config import ConfigError, load_config
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check-config",
+        help="validate a bridge configuration file",
+        description=(
+            "Check the configuration (after ${VAR} substitution and PLATE_BRIDGE_* "
+            "environment overrides). Every problem is printed as 'file: key.path: message'; "
+            "the exit code is 0 when the file is valid, 2 otherwise. Secrets are never printed."
+        ),
+    )
+    parser.add_argument(
+        "-c", "--config", required=True, metavar="FILE", help="configuration file (YAML)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        count = len(err.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        return EXIT_USAGE
+    sources = config.sources
+    parts = []
+    if sources.frigate is not None:
+        parts.append(f"frigate at {sources.frigate.url}")
+    if sources.snapshot_topics:
+        parts.append(f"{len(sources.snapshot_topics)} snapshot topic(s)")
+    if sources.folders:
+        parts.append(f"{len(sources.folders)} folder(s)")
+    mode = "cloud" if config.api.is_cloud else "on-premise/local"
+    print(
+        f"{args.config}: OK — broker {config.mqtt.host}:{config.mqtt.port}, "
+        f"API {config.api.url} ({mode}), {', '.join(parts)}, "
+        f"{len(config.cameras)} camera(s) configured, {len(config.watchlist)} watch-list entries"
+    )
+    return EXIT_OK

@@ -1,0 +1,42 @@
+"""`plate-bridge run -c config.yaml`: the MQTT bridge service (runs until SIGINT/SIGTERM)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bridge.cli import EXIT_OK, EXIT_USAGE
+from bridge.config import ConfigError, load_config
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the MQTT bridge service",
+        description=(
+            "Take camera snapshot events from MQTT (Frigate, snapshot topics) and watched "
+            "folders, read the plates, publish the results to MQTT. Stops gracefully on "
+            "SIGINT/SIGTERM, finishing the reads in flight."
+        ),
+    )
+    parser.add_argument(
+        "-c", "--config", required=True, metavar="FILE", help="configuration file (YAML)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    from bridge.service import BridgeService  # imports paho and httpx: only when running
+
+    async def main() -> None:
+        service = BridgeService(config)
+        await service.run()
+
+    asyncio.run(main())
+    return EXIT_OK

@@ -1,0 +1,360 @@
+"""The broker connection: paho-mqtt (MQTT 5) bridged to asyncio.
+
+* paho's network thread connects, and reconnects with exponential backoff
+  (`mqtt.reconnect_min_delay` .. `reconnect_max_delay`) for as long as we run;
+* every (re)connection resubscribes the inputs and publishes `online` on the
+  status topic, whose last will is `offline`;
+* every output goes through the on-disk `Outbox` first and leaves it only when
+  the broker acknowledges it (QoS 1 PUBACK). Messages produced while the broker
+  is away wait on disk and are published, in order, when it returns.
+
+Callbacks from paho's thread are handed to the event loop; everything else
+runs on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from .config import MqttConfig
+from .metrics import Metrics
+from .outbox import Outbox, OutMessage
+
+_LOGGER = logging.getLogger(__name__)
+
+STATUS_ONLINE = b"online"
+STATUS_OFFLINE = b"offline"
+
+
+@dataclass(frozen=True, slots=True)
+class InMessage:
+    topic: str
+    payload: bytes
+    received: float  # time.perf_counter() when paho handed it over
+    retain: bool = False
+    mid: int = 0
+    qos: int = 0
+    generation: int = 0  # which connection it came on (acks only go back on that one)
+
+
+Handler = Callable[[InMessage], None]
+
+
+class MqttLink:
+    """One client connection; `publish` never blocks and never loses a message."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        outbox: Outbox,
+        metrics: Metrics,
+        *,
+        status_topic: str,
+    ) -> None:
+        self.config = config
+        self._outbox = outbox
+        self._metrics = metrics
+        self._status_topic = status_topic
+        self._subscriptions: list[tuple[str, str, Handler]] = []  # (filter, match, handler)
+        self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
+        self._handed: set[int] = set()  # row ids paho is responsible for
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connected = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self.connections = 0
+        self._started = False
+        self._closing = False
+        self._refused_logged = False
+        self._accepting = True
+        self._generation = 0  # incremented by paho's thread on each connection
+
+        # Inputs are acknowledged by us, once queued: a message that arrives
+        # while we shut down is not acknowledged, so the broker delivers it
+        # again to the next session (or another member of the shared group).
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        client.reconnect_delay_set(
+            max(1, math.floor(config.reconnect_min_delay)),
+            max(1, math.ceil(config.reconnect_max_delay)),
+        )
+        client.max_inflight_messages_set(1000)
+        client.will_set(status_topic, STATUS_OFFLINE, qos=1, retain=True)
+        if config.username is not None:
+            password = config.password.get_secret_value() if config.password else None
+            client.username_pw_set(config.username, password)
+        if config.tls is not None and config.tls.enabled:
+            client.tls_set(
+                ca_certs=str(config.tls.ca_file) if config.tls.ca_file else None,
+                certfile=str(config.tls.cert_file) if config.tls.cert_file else None,
+                keyfile=str(config.tls.key_file) if config.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(config.tls.insecure)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        self._client = client
+        metrics.gauges["outbox"] = lambda: len(self._outbox)
+        metrics.gauges["mqtt_connected"] = self._connected.is_set
+
+    # -- public API (event loop) -------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def subscribe(self, topic_filter: str, handler: Handler, *, shared: bool = False) -> None:
+        """Route messages matching `topic_filter` to `handler` (called on the loop).
+
+        With `shared` and `mqtt.shared_group` set, the subscription is
+        `$share/<group>/<filter>`: instances of one group share the messages.
+        """
+        sub = topic_filter
+        if shared and self.config.shared_group:
+            sub = f"$share/{self.config.shared_group}/{topic_filter}"
+        self._subscriptions.append((sub, topic_filter, handler))
+        if self.connected:
+            self._client.subscribe(sub, options=_sub_options())
+
+    async def start(self) -> None:
+        """Start connecting in the background (the broker may well be down)."""
+        self._loop = asyncio.get_running_loop()
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        if self.config.session_expiry:
+            properties.SessionExpiryInterval = self.config.session_expiry
+        self._client.connect_async(
+            self.config.host,
+            self.config.port,
+            keepalive=self.config.keepalive,
+            clean_start=self.config.session_expiry == 0,
+            properties=properties,
+        )
+        self._client.loop_start()
+        self._started = True
+        if len(self._outbox):
+            _LOGGER.info("%d results from a previous run wait in the outbox", len(self._outbox))
+
+    async def wait_connected(self, within: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._connected.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    def publish(self, messages: Sequence[OutMessage]) -> None:
+        """Store `messages` in the outbox and send them when connected (QoS 1)."""
+        if not messages:
+            return
+        row_ids = self._outbox.add(messages)
+        if self._outbox.dropped:
+            self._metrics.inc("outbox_dropped", self._outbox.dropped)
+            _LOGGER.warning(
+                "outbox full (%d messages): dropped the %d oldest",
+                self._outbox.max_rows,
+                self._outbox.dropped,
+            )
+            self._outbox.dropped = 0
+        self._drained.clear()
+        if self.connected:
+            for row_id, message in zip(row_ids, messages, strict=True):
+                self._send(row_id, message)
+
+    async def flush(self, within: float) -> bool:
+        """Wait until the outbox is empty (everything acknowledged)."""
+        if not len(self._outbox):
+            return True
+        self._drained.clear()
+        try:
+            await asyncio.wait_for(self._drained.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    def stop_inputs(self) -> None:
+        """Take no more input messages (they stay unacknowledged at the broker)."""
+        self._accepting = False
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        """Publish what we can, say `offline`, disconnect and stop paho's thread."""
+        if not self._started:
+            return
+        self._closing = True
+        if self.connected:
+            await self.flush(flush_timeout)
+            info = self._client.publish(self._status_topic, STATUS_OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(TimeoutError, RuntimeError, ValueError):
+                await asyncio.wait_for(asyncio.to_thread(info.wait_for_publish, 2.0), 3.0)
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self._started = False
+        self._connected.clear()
+        if len(self._outbox):
+            _LOGGER.warning(
+                "%d results not acknowledged by the broker stay in the outbox for the next run",
+                len(self._outbox),
+            )
+
+    # -- internals (event loop) -------------------------------------------------------
+
+    def _send(self, row_id: int, message: OutMessage) -> None:
+        info = self._client.publish(message.topic, message.payload, qos=1, retain=message.retain)
+        if info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            # NO_CONN: paho keeps it and sends it after reconnecting.
+            self._inflight[info.mid] = row_id
+            self._handed.add(row_id)
+        else:
+            _LOGGER.debug(
+                "publish to %s not accepted (rc %s): stays in outbox", message.topic, info.rc
+            )
+
+    def _connected_on_loop(self, session_present: bool) -> None:
+        self.connections += 1
+        if self.connections > 1:
+            self._metrics.inc("mqtt_reconnects")
+        self._refused_logged = False
+        _LOGGER.info(
+            "connected to %s:%d (session %s)",
+            self.config.host,
+            self.config.port,
+            "resumed" if session_present else "new",
+        )
+        subs = [(sub, _sub_options()) for sub, _, _ in self._subscriptions]
+        if subs:
+            self._client.subscribe(subs)
+        self._client.publish(self._status_topic, STATUS_ONLINE, qos=1, retain=True)
+        backlog = self._outbox.pending(exclude=self._handed)
+        if backlog:
+            _LOGGER.info("publishing %d results kept while the broker was away", len(backlog))
+        for stored in backlog:
+            self._send(stored.row_id, stored.message)
+        self._connected.set()
+        self._check_drained()
+
+    def _disconnected_on_loop(self, reason: str) -> None:
+        was = self.connected
+        self._connected.clear()
+        if was and not self._closing:
+            self._metrics.inc("mqtt_disconnects")
+            _LOGGER.warning("lost the broker (%s): reconnecting with backoff", reason)
+
+    def _acked_on_loop(self, mid: int, failed: str | None) -> None:
+        row_id = self._inflight.pop(mid, None)
+        if row_id is None:
+            return  # status messages are not in the outbox
+        self._handed.discard(row_id)
+        self._outbox.remove((row_id,))
+        if failed:
+            self._metrics.inc("publish_refused")
+            _LOGGER.error("the broker refused a result (%s); it is dropped", failed)
+        else:
+            self._metrics.inc("published")
+        self._check_drained()
+
+    def _check_drained(self) -> None:
+        if not len(self._outbox):
+            self._drained.set()
+
+    def _dispatch(self, message: InMessage) -> None:
+        if not self._accepting:
+            self._metrics.inc("inputs_left_at_broker")
+            return
+        if message.retain:
+            # A retained snapshot is an old picture: reading it on every (re)start
+            # would burn a lookup for nothing.
+            self._metrics.inc("ignored_retained")
+        else:
+            self._metrics.inc("inputs")
+            for _, pattern, handler in self._subscriptions:
+                if paho.topic_matches_sub(pattern, message.topic):
+                    try:
+                        handler(message)
+                    except Exception:
+                        self._metrics.inc("handler_errors")
+                        _LOGGER.exception("input handler failed for %s", message.topic)
+        if message.qos and message.generation == self._generation:
+            self._client.ack(message.mid, message.qos)
+
+    def _call(self, func: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(func, *args)
+
+    # -- paho callbacks (network thread) -------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            if not self._refused_logged:
+                _LOGGER.error("the broker refused the connection: %s", reason_code)
+                self._refused_logged = True
+            return
+        self._generation += 1
+        self._call(self._connected_on_loop, bool(flags.session_present))
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: paho.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._call(self._disconnected_on_loop, str(reason_code))
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self._call(
+            self._dispatch,
+            InMessage(
+                message.topic,
+                message.payload,
+                time.perf_counter(),
+                bool(message.retain),
+                message.mid,
+                message.qos,
+                self._generation,
+            ),
+        )
+
+    def _on_publish(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
+        failed = str(reason_code) if reason_code.is_failure else None
+        self._call(self._acked_on_loop, mid, failed)
+
+
+def _sub_options() -> SubscribeOptions:
+    # Retained input messages are old pictures: do not even send them.
+    return SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)

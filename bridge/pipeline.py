@@ -1,0 +1,513 @@
+"""From a picture to published plate events.
+
+Sources put `Job`s into the bounded `CameraQueue`; `api.concurrency` worker
+tasks take them round-robin and, for each:
+
+1. ask the `ReadGate` (budget, 403 pause) whether a lookup may be spent;
+2. fetch the picture (Frigate's HTTP API, or it came with the message);
+3. read it through the one shared `PlateReader` (one rate limiter for all
+   cameras; retries with backoff for 429, 5xx and network errors);
+4. keep plates scoring at least the camera's `min_score` whose box centre is in
+   the camera's zones and in none of its ignore zones;
+5. suppress the same plate on the same camera within the cool-down;
+6. match the watch list, build the event, publish it.
+
+Failures become error events on `<base>/errors`; the service goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from platereader import (
+    PlateReader,
+    PlateReaderAuthenticationError,
+    PlateReaderBadRequestError,
+    PlateReaderConfigError,
+    PlateReaderConnectionError,
+    PlateReaderError,
+    PlateReaderForbiddenError,
+    PlateReaderImageError,
+    PlateReaderNoCreditsError,
+    PlateReaderRateLimitError,
+    PlateReaderResponseError,
+    PlateReaderServerError,
+    PlateResult,
+    ReadResponse,
+)
+
+from .budget import ReadGate
+from .config import BridgeConfig, CameraConfig, ZoneConfig
+from .events import ReadContext, Topics, encode, error_event, plate_event, plate_messages
+from .metrics import Metrics
+from .outbox import OutMessage
+from .queue import CameraQueue, Queued
+from .watchlist import WatchEntry, WatchList, normalize_plate
+from .zones import Polygon, in_zones
+
+_LOGGER = logging.getLogger(__name__)
+
+Publish = Callable[[Sequence[OutMessage]], None]
+
+
+class SnapshotError(Exception):
+    """The picture could not be obtained (Frigate unreachable, file vanished ...)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to a job; given to its `on_done`."""
+
+    status: str  # "read" | "no_plate" | "error" | "skipped" | "dropped"
+    best_score: float | None = None
+    plates: tuple[str, ...] = ()
+    error_kind: str | None = None
+    retryable: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Job(Queued):
+    """One picture to read. `key` coalesces pending jobs (e.g. one Frigate event)."""
+
+    context: ReadContext
+    fetch: Callable[[], Awaitable[bytes]]
+    received: float = field(default_factory=time.perf_counter)
+    on_done: Callable[[Outcome], Awaitable[None]] | None = None
+
+
+class Deduper:
+    """The same plate on the same camera within the cool-down is one passage.
+
+    A read repeats a recent one when its plate equals a recent plate or one of
+    a recent read's candidates, or one of its candidates equals a recent plate
+    (normalised: case, spaces and dashes ignored). Each sighting extends the
+    passage.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._plates: dict[str, dict[str, float]] = {}  # camera -> plate -> last seen
+        self._candidates: dict[str, dict[str, float]] = {}
+        self._last_prune = clock()
+
+    def seen(self, camera: str, result: PlateResult, cooldown: float) -> bool:
+        now = self._clock()
+        if now - self._last_prune > 60:
+            self._prune(now, cooldown)
+        plate = normalize_plate(result.plate or "")
+        candidates = {normalize_plate(c.plate) for c in result.candidates} - {plate, ""}
+        plates = self._plates.setdefault(camera, {})
+        others = self._candidates.setdefault(camera, {})
+        since = now - cooldown
+        repeat = cooldown > 0 and (
+            plates.get(plate, -1e18) >= since
+            or others.get(plate, -1e18) >= since
+            or any(plates.get(c, -1e18) >= since for c in candidates)
+        )
+        if plate:
+            plates[plate] = now
+        for candidate in candidates:
+            others[candidate] = now
+        return repeat
+
+    def _prune(self, now: float, cooldown: float) -> None:
+        self._last_prune = now
+        horizon = now - max(cooldown, 3600.0)
+        for table in (self._plates, self._candidates):
+            for camera, seen in table.items():
+                table[camera] = {k: t for k, t in seen.items() if t >= horizon}
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRules:
+    """A camera's settings, compiled once."""
+
+    config: CameraConfig
+    zones: tuple[Polygon, ...]
+    ignore_zones: tuple[Polygon, ...]
+    regions: tuple[str, ...]
+    mmc: bool | None
+    engine_config: dict[str, Any] | None
+    cooldown: float
+
+
+def _polygons(zones: list[ZoneConfig]) -> tuple[Polygon, ...]:
+    return tuple(Polygon(zone.points) for zone in zones)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        reader: PlateReader,
+        publish: Publish,
+        metrics: Metrics,
+        *,
+        gate: ReadGate | None = None,
+    ) -> None:
+        self.config = config
+        self.reader = reader
+        self._publish = publish
+        self.metrics = metrics
+        self.topics = Topics(config.mqtt.base_topic)
+        self.watchlist = WatchList(
+            WatchEntry(
+                name=entry.name,
+                plate=entry.plate,
+                owner=entry.owner,
+                tags=tuple(entry.tags),
+                tolerance=entry.tolerance,
+            )
+            for entry in config.watchlist
+        )
+        self.gate = gate or ReadGate(
+            reader,
+            cloud=config.api.is_cloud,
+            monthly_budget=config.api.monthly_budget,
+            reserve=config.api.budget_reserve,
+            check_interval=config.api.budget_check_interval,
+            forbidden_pause=config.api.forbidden_pause,
+            on_change=self._gate_changed,
+        )
+        self.deduper = Deduper()
+        self.queue: CameraQueue[Job] = CameraQueue(
+            config.pipeline.queue_per_camera,
+            config.pipeline.queue_max,
+            metrics,
+            on_drop=self._dropped,
+        )
+        self._rules: dict[str, CameraRules] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._snapshots_dir = config.storage.path / "snapshots"
+        metrics.gauges["in_flight"] = lambda: self._in_flight
+        metrics.gauges["reads_paused"] = lambda: self.gate.paused
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.gate.start()
+        for index in range(self.config.api.concurrency):
+            self._workers.append(asyncio.create_task(self._work(), name=f"reader-{index}"))
+
+    def submit(self, job: Job) -> None:
+        rules = self.rules(job.camera)
+        if not rules.config.enabled:
+            self.metrics.inc("skipped_camera_disabled")
+            return
+        self.metrics.inc("received")
+        self._idle.clear()
+        self.queue.put(job)
+
+    async def drain(self, within: float) -> bool:
+        """Wait until nothing is queued or being read; False after `timeout`."""
+        deadline = time.monotonic() + within
+        while len(self.queue) or self._in_flight:
+            self._idle.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._idle.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
+    async def stop(self, within: float) -> None:
+        """Finish the reads queued and in flight (up to `timeout`), then stop the workers."""
+        drained = await self.drain(within)
+        if not drained:
+            left = self.queue.drain()
+            _LOGGER.warning(
+                "shutdown: %d reads in flight and %d queued did not finish in %g s",
+                self._in_flight,
+                len(left),
+                within,
+            )
+            for job in left:
+                self._dropped(job, "dropped_shutdown")
+                self.metrics.inc("dropped_shutdown")
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers.clear()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.gate.stop()
+
+    # -- the work ------------------------------------------------------------------------------
+
+    def rules(self, camera: str) -> CameraRules:
+        rules = self._rules.get(camera)
+        if rules is None:
+            config = self.config.camera(camera)
+            api = self.config.api
+            rules = self._rules[camera] = CameraRules(
+                config=config,
+                zones=_polygons(config.zones),
+                ignore_zones=_polygons(config.ignore_zones),
+                regions=config.regions if config.regions is not None else api.regions,
+                mmc=config.mmc if config.mmc is not None else api.mmc,
+                engine_config=(
+                    config.engine_config if config.engine_config is not None else api.engine_config
+                ),
+                cooldown=(
+                    config.cooldown
+                    if config.cooldown is not None
+                    else self.config.pipeline.cooldown
+                ),
+            )
+        return rules
+
+    async def _work(self) -> None:
+        while True:
+            job = await self.queue.get()
+            self._in_flight += 1
+            try:
+                outcome = await self._process(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # a bug must not stop the worker
+                _LOGGER.exception("unexpected error reading %s", job.context.source_event_id)
+                self._error(job, "internal", f"unexpected error: {type(err).__name__}")
+                outcome = Outcome("error", error_kind="internal")
+            finally:
+                self._in_flight -= 1
+            await self._finish(job, outcome)
+            if not len(self.queue) and not self._in_flight:
+                self._idle.set()
+
+    async def _finish(self, job: Job, outcome: Outcome) -> None:
+        if job.on_done is None:
+            return
+        try:
+            await job.on_done(outcome)
+        except Exception:
+            _LOGGER.exception("after-read step failed for %s", job.context.source_event_id)
+
+    async def _process(self, job: Job) -> Outcome:
+        context = job.context
+        paused = self.gate.blocked()
+        if paused is not None:
+            self.metrics.inc(f"skipped_{paused}")
+            return Outcome("skipped", error_kind=paused, retryable=True)
+
+        fetch_started = time.perf_counter()
+        try:
+            image = await job.fetch()
+        except SnapshotError as err:
+            self.metrics.inc("snapshot_errors")
+            self._error(job, "snapshot", str(err), retryable=err.retryable)
+            return Outcome("error", error_kind="snapshot", retryable=err.retryable)
+        fetched = time.perf_counter()
+
+        rules = self.rules(context.camera)
+        self.gate.spend()
+        self.metrics.inc("lookups")
+        try:
+            response = await self.reader.read(
+                image,
+                regions=rules.regions,
+                camera_id=context.camera,
+                timestamp=context.time,
+                mmc=rules.mmc,
+                config=rules.engine_config,
+            )
+        except PlateReaderError as err:
+            return self._api_error(job, err)
+        finally:
+            api_done = time.perf_counter()
+            self.metrics.api_time.add(api_done - fetched)
+        read_time = datetime.now(UTC)
+
+        kept = self._keep(context.camera, rules, response)
+        published: list[str] = []
+        best = max((r.score or 0.0 for r in response.plates), default=None)
+        saved = self._snapshot_path(job) if self.config.storage.save_snapshots else None
+        if saved is not None:
+            context.snapshot = _with_saved(context, saved)
+        for result in kept:
+            if self.deduper.seen(context.camera, result, rules.cooldown):
+                self.metrics.inc("duplicates_suppressed")
+                continue
+            match = self.watchlist.match(result.plate, [c.plate for c in result.candidates])
+            if match is not None:
+                self.metrics.inc("watchlist_matches")
+            event = plate_event(context, result, match, read_time=read_time)
+            self._publish(plate_messages(self.topics, event))
+            self.metrics.inc("plates_published")
+            published.append(result.plate or "")
+        if not response.plates and self.config.pipeline.publish_no_plate:
+            self._publish_no_plate(context, read_time)
+        done = time.perf_counter()
+        # Bridge overhead: everything but waiting for the picture and for the API.
+        self.metrics.overhead.add((done - job.received) - (api_done - fetch_started))
+        if saved is not None and response.results:
+            self._spawn(self._save_snapshot(saved, image, response.results))
+        if not response.plates:
+            self.metrics.inc("reads_without_plate")
+        return Outcome(
+            "read" if response.plates else "no_plate", best_score=best, plates=tuple(published)
+        )
+
+    def _keep(self, camera: str, rules: CameraRules, response: ReadResponse) -> list[PlateResult]:
+        kept = []
+        for result in response.plates:
+            if (result.score or 0.0) < rules.config.min_score:
+                self.metrics.inc("below_min_score")
+                continue
+            box = result.box if result.box is not None and not result.box.is_empty else None
+            if box is None and result.vehicle is not None and result.vehicle.detected:
+                box = result.vehicle.box
+            if (
+                (rules.zones or rules.ignore_zones)
+                and box is not None
+                and not in_zones(box.center, rules.zones, rules.ignore_zones)
+            ):
+                self.metrics.inc("outside_zones")
+                _LOGGER.debug("%s: %s outside the zones: discarded", camera, result.plate)
+                continue
+            kept.append(result)
+        return kept
+
+    def _publish_no_plate(self, context: ReadContext, read_time: datetime) -> None:
+        event = plate_event(context, PlateResult(plate=None), None, read_time=read_time)
+        data = encode(event)
+        self._publish(
+            [
+                OutMessage(self.topics.camera_plate(context.camera), data),
+                OutMessage(self.topics.all_plates, data),
+            ]
+        )
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def _api_error(self, job: Job, err: PlateReaderError) -> Outcome:
+        message = str(err)
+        retryable = False
+        if isinstance(err, PlateReaderImageError):
+            kind = "image"
+            self.metrics.inc("image_errors")
+        elif isinstance(err, PlateReaderNoCreditsError):
+            kind = "no_credits"
+            self.gate.no_credits(message)
+        elif isinstance(err, PlateReaderAuthenticationError | PlateReaderForbiddenError):
+            kind = "forbidden"
+            self.gate.forbidden(message)
+        elif isinstance(err, PlateReaderRateLimitError):
+            kind, retryable = "rate_limited", True
+        elif isinstance(err, PlateReaderConnectionError | PlateReaderServerError):
+            kind, retryable = "api_unavailable", True
+        elif isinstance(err, PlateReaderResponseError | PlateReaderBadRequestError):
+            kind = "api_error"
+        elif isinstance(err, PlateReaderConfigError):
+            kind = "config"
+        else:
+            kind = "api_error"
+        if kind != "image":
+            self.metrics.inc("api_errors")
+        self._error(job, kind, message, retryable=retryable)
+        return Outcome("error", error_kind=kind, retryable=retryable)
+
+    def _error(self, job: Job, kind: str, message: str, *, retryable: bool = False) -> None:
+        context = job.context
+        _LOGGER.warning(
+            "%s %s on %s: %s", kind, context.source_event_id or "", context.camera, message
+        )
+        self.error(
+            kind,
+            message,
+            camera=context.camera,
+            source=context.source,
+            source_event_id=context.source_event_id,
+            retryable=retryable,
+        )
+
+    def error(
+        self,
+        kind: str,
+        message: str,
+        *,
+        camera: str | None = None,
+        source: str | None = None,
+        source_event_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        """Publish an error event on `<base>/errors`."""
+        self.metrics.inc("errors_published")
+        payload = error_event(
+            kind,
+            message,
+            camera=camera,
+            source=source,
+            source_event_id=source_event_id,
+            retryable=retryable,
+        )
+        self._publish([OutMessage(self.topics.errors, encode(payload))])
+
+    def _gate_changed(self, paused: str | None, message: str) -> None:
+        self.error(paused or "resumed", message, retryable=paused is not None)
+
+    def _dropped(self, job: Job, reason: str) -> None:
+        if job.on_done is not None:
+            # Dropped at shutdown: the source may keep it for the next run.
+            outcome = Outcome("dropped", error_kind=reason, retryable=reason == "dropped_shutdown")
+            self._spawn(self._finish(job, outcome))
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def _snapshot_path(self, job: Job) -> Path:
+        stamp = job.context.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3]
+        ident = "".join(
+            c if c.isalnum() or c in "-_." else "_" for c in (job.context.source_event_id or "")
+        )[:64]
+        name = f"{stamp}-{ident}.jpg" if ident else f"{stamp}.jpg"
+        return self._snapshots_dir / job.camera / name
+
+    async def _save_snapshot(
+        self, path: Path, image: bytes, results: Sequence[PlateResult]
+    ) -> None:
+        keep = self.config.storage.snapshots_keep
+        try:
+            await asyncio.to_thread(_write_annotated, path, image, results, keep)
+        except (OSError, PlateReaderError) as err:
+            _LOGGER.warning("cannot save the snapshot %s: %s", path, err)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _with_saved(context: ReadContext, saved: Path) -> Any:
+    ref = context.snapshot
+    return type(ref)(kind=ref.kind, url=ref.url, topic=ref.topic, path=ref.path, saved=str(saved))
+
+
+def _write_annotated(path: Path, image: bytes, results: Sequence[PlateResult], keep: int) -> None:
+    from platereader.annotate import annotate
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = annotate(image, results)
+    tmp = path.with_suffix(".tmp")
+    with io.open(tmp, "wb") as handle:  # noqa: UP020
+        handle.write(data)
+    tmp.replace(path)
+    files = sorted(path.parent.glob("*.jpg"))
+    for old in files[: max(len(files) - keep, 0)]:
+        old.unlink(missing_ok=True)

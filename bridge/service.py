@@ -1,0 +1,152 @@
+"""The long-running service: wiring, start-up and graceful shutdown.
+
+Start-up: open the outbox, connect to the broker in the background (the
+service runs, and keeps results on disk, while the broker is away), check
+the API budget, start the readers and then the sources.
+
+Shutdown (SIGINT/SIGTERM, or `stop()`): stop taking inputs (messages that
+arrive now stay unacknowledged at the broker), finish every read queued or in
+flight (up to `pipeline.shutdown_timeout`), publish the results, publish
+`offline`, disconnect. Results the broker has not acknowledged stay in the
+outbox for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Protocol
+
+import httpx
+from platereader import PlateReader, RateLimiter
+from platereader.const import FREE_PLAN_RATE
+
+from .config import BridgeConfig
+from .events import Topics, encode
+from .metrics import Metrics
+from .mqtt import MqttLink
+from .outbox import Outbox, OutMessage
+from .pipeline import Pipeline
+from .sources.folder import FolderSource
+from .sources.frigate import FrigateSource
+from .sources.topics import SnapshotTopicSource
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class _Source(Protocol):
+    def start(self) -> None: ...
+
+
+class BridgeService:
+    def __init__(self, config: BridgeConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.topics = Topics(config.mqtt.base_topic)
+        self.outbox = Outbox(config.storage.path / "outbox.sqlite3", config.storage.outbox_max)
+        self.link = MqttLink(
+            config.mqtt, self.outbox, self.metrics, status_topic=self.topics.status
+        )
+        api = config.api
+        token = api.token.get_secret_value() if api.token else None
+        rate = api.lookups_per_second
+        if rate is None and token:
+            rate = FREE_PLAN_RATE
+        self.limiter = RateLimiter(rate)
+        self.reader = PlateReader(
+            api.url, token, timeout=api.timeout, limiter=self.limiter, retries=api.retries
+        )
+        self.http = httpx.AsyncClient(follow_redirects=False)
+        self.pipeline = Pipeline(config, self.reader, self.link.publish, self.metrics)
+        self.frigate: FrigateSource | None = None
+        self.folders: list[FolderSource] = []
+        self._sources: list[_Source] = []
+        sources = config.sources
+        if sources.frigate is not None:
+            self.frigate = FrigateSource(
+                sources.frigate, self.pipeline, self.link, self.http, self.metrics
+            )
+            self._sources.append(self.frigate)
+        if sources.snapshot_topics:
+            self._sources.append(
+                SnapshotTopicSource(
+                    sources.snapshot_topics, self.pipeline, self.link, self.http, self.metrics
+                )
+            )
+        for folder in sources.folders:
+            source = FolderSource(folder, self.pipeline, self.metrics)
+            self.folders.append(source)
+            self._sources.append(source)
+        self._stop = asyncio.Event()
+        self._metrics_task: asyncio.Task[None] | None = None
+        self.started = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask `run()` to shut down gracefully (safe from a signal handler)."""
+        self._stop.set()
+
+    async def run(self, *, install_signals: bool = True) -> None:
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.stop)
+        try:
+            await self._start()
+            self.started.set()
+            await self._stop.wait()
+            _LOGGER.info("shutting down: finishing the reads in flight")
+        finally:
+            await self._shutdown()
+            if install_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError, RuntimeError):
+                        loop.remove_signal_handler(sig)
+
+    async def _start(self) -> None:
+        config = self.config
+        _LOGGER.info(
+            "plate-bridge: broker %s:%d, API %s, base topic %s",
+            config.mqtt.host,
+            config.mqtt.port,
+            self.reader.api_url,
+            config.mqtt.base_topic,
+        )
+        await self.link.start()
+        await self.pipeline.start()
+        for source in self._sources:
+            source.start()
+        if config.pipeline.metrics_interval > 0:
+            self._metrics_task = asyncio.create_task(self._publish_metrics(), name="metrics")
+
+    async def _shutdown(self) -> None:
+        self.link.stop_inputs()
+        for folder in self.folders:
+            await folder.stop()
+        await self.pipeline.stop(self.config.pipeline.shutdown_timeout)
+        if self._metrics_task is not None:
+            self._metrics_task.cancel()
+            await asyncio.gather(self._metrics_task, return_exceptions=True)
+        self.publish_metrics()
+        await self.link.stop(flush_timeout=5.0)
+        await self.reader.close()
+        await self.http.aclose()
+        self.outbox.close()
+        _LOGGER.info("stopped: %s", dict(self.metrics.counters))
+
+    def metrics_payload(self) -> dict[str, object]:
+        data = self.metrics.snapshot()
+        data["budget"] = self.pipeline.gate.status()
+        return data
+
+    def publish_metrics(self) -> None:
+        self.link.publish(
+            [OutMessage(self.topics.metrics, encode(self.metrics_payload()), retain=True)]
+        )
+
+    async def _publish_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.pipeline.metrics_interval)
+            self.publish_metrics()

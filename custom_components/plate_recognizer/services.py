@@ -1,0 +1,102 @@
+"""The `plate_recognizer.read_plate` action: read a camera now and return the result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .camera_runtime import CameraRuntime
+from .const import (
+    ATTR_CAMERA,
+    ATTR_CONFIG,
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_MMC,
+    ATTR_REGIONS,
+    DOMAIN,
+    SERVICE_READ_PLATE,
+)
+from .data import PlateRecognizerConfigEntry
+from .platereader import EngineConfig, PlateReaderConfigError
+from .settings import normalise_regions
+
+TRIGGER_ACTION = "action"
+
+
+def _regions(value: Any) -> list[str]:
+    try:
+        return normalise_regions(cv.ensure_list(value))
+    except ValueError as err:
+        raise vol.Invalid(str(err)) from err
+
+
+READ_PLATE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CAMERA): cv.entity_domain("camera"),
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_REGIONS): _regions,
+        vol.Optional(ATTR_MMC): cv.boolean,
+        vol.Optional(ATTR_CONFIG): vol.Any(dict, cv.string),
+    }
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    async def _async_read_plate(call: ServiceCall) -> ServiceResponse:
+        runtime = _find_camera(hass, call.data[ATTR_CAMERA], call.data.get(ATTR_CONFIG_ENTRY_ID))
+        config: EngineConfig | None = None
+        if ATTR_CONFIG in call.data:
+            try:
+                config = EngineConfig.parse(call.data[ATTR_CONFIG])
+            except PlateReaderConfigError as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="invalid_config",
+                    translation_placeholders={"error": str(err)},
+                ) from err
+        read = await runtime.async_read(
+            TRIGGER_ACTION,
+            regions=call.data.get(ATTR_REGIONS),
+            mmc=call.data.get(ATTR_MMC),
+            config=config,
+        )
+        return read.as_dict()
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_READ_PLATE,
+        _async_read_plate,
+        schema=READ_PLATE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+def _find_camera(hass: HomeAssistant, camera: str, entry_id: str | None) -> CameraRuntime:
+    """The configured camera of that entity (in that entry, if one is given)."""
+    entries: list[PlateRecognizerConfigEntry] = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED and entry_id in (None, entry.entry_id)
+    ]
+    if not entries:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+    for entry in entries:
+        for runtime in entry.runtime_data.cameras.values():
+            if runtime.settings.camera_entity == camera:
+                return runtime
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="camera_not_configured",
+        translation_placeholders={"camera": camera},
+    )

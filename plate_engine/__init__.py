@@ -1,0 +1,1 @@
+"""Offline plate reader that serves the Snapshot API like the on-premise SDK."""

@@ -1,0 +1,11 @@
+"""Errors the engine raises to its callers."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of the engine's errors."""
+
+
+class ImageDecodeError(EngineError, ValueError):
+    """The input is not an image the engine can decode (corrupt, empty or another format)."""

@@ -1,0 +1,174 @@
+"""Fixtures of the bridge tests: a real mosquitto, the fake API, a subscriber, the service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+import pytest_socket
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from bridge.config import BridgeConfig
+from bridge.service import BridgeService
+from tests.fake_api.fixtures import fake_api, fake_onprem
+from tests.mosquitto import Mosquitto, mosquitto, mosquitto_persistent
+
+__all__ = ["fake_api", "fake_onprem", "mosquitto", "mosquitto_persistent"]
+
+
+@pytest.fixture(autouse=True)
+def _sockets(socket_enabled: None) -> None:
+    """The Home Assistant plugin blocks sockets; these tests need real ones."""
+    pytest_socket.enable_socket()
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+class Subscriber:
+    """A paho client that records every message under the filters it subscribes to."""
+
+    def __init__(self, broker: Mosquitto, filters: tuple[str, ...] = ("#",), **kw: Any) -> None:
+        self.messages: list[Received] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=kw.get("client_id", ""),
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        self.filters = filters
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.client.reconnect_delay_set(1, 1)
+        self.broker = broker
+
+    def _on_connect(self, client: paho.Client, *args: Any) -> None:
+        client.subscribe([(f, 1) for f in self.filters])
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append(Received(msg.topic, msg.payload, bool(msg.retain), time.time()))
+
+    def start(self) -> Subscriber:
+        self.client.connect(self.broker.host, self.broker.port)
+        self.client.loop_start()
+        if not self._subscribed.wait(5):
+            raise TimeoutError("subscriber did not subscribe")
+        return self
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def on(self, topic: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if paho.topic_matches_sub(topic, m.topic)]
+
+    async def wait_for(self, topic: str, count: int = 1, within: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = self.on(topic)
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.02)
+        found = self.on(topic)
+        raise AssertionError(
+            f"expected {count} messages on {topic}, got {len(found)}: "
+            f"{[m.topic for m in self.messages][-20:]}"
+        )
+
+
+@pytest.fixture
+def subscriber(mosquitto: Mosquitto) -> Iterator[Subscriber]:
+    sub = Subscriber(mosquitto).start()
+    yield sub
+    sub.stop()
+
+
+def publish(broker: Mosquitto, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+    """Publish one message with QoS 1 and wait for the broker's acknowledgement."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def make_config(
+    tmp_path: Path,
+    broker: Mosquitto,
+    api_url: str,
+    *,
+    token: str | None = None,
+    **sections: Any,
+) -> BridgeConfig:
+    """A valid configuration for the test broker and fake API; `sections` override."""
+    data: dict[str, Any] = {
+        "mqtt": {
+            "host": broker.host,
+            "port": broker.port,
+            "client_id": f"bridge-test-{time.monotonic_ns()}",
+            "base_topic": "pb",
+            "reconnect_min_delay": 1,
+            "reconnect_max_delay": 1,
+        },
+        "api": {"url": api_url, "token": token, "retries": 1},
+        "sources": {"snapshot_topics": [{"topic": "pb/{camera}/snapshot"}]},
+        "storage": {"path": str(tmp_path / "state")},
+        "pipeline": {"metrics_interval": 0, "shutdown_timeout": 5},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return BridgeConfig.model_validate(data)
+
+
+@contextlib.asynccontextmanager
+async def running(config: BridgeConfig) -> AsyncIterator[BridgeService]:
+    """The service, started and connected; stopped gracefully on exit."""
+    service = BridgeService(config)
+    task = asyncio.create_task(service.run(install_signals=False))
+    try:
+        await asyncio.wait_for(service.started.wait(), 10)
+        await service.link.wait_connected(10)
+        # Subscriptions are sent right after connecting; give the broker a moment.
+        await asyncio.sleep(0.1)
+        yield service
+    finally:
+        service.stop()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+def config_factory(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> Callable[..., BridgeConfig]:
+    def factory(api_url: str, **kw: Any) -> BridgeConfig:
+        return make_config(tmp_path, mosquitto, api_url, **kw)
+
+    return factory

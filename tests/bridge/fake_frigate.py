@@ -1,0 +1,107 @@
+"""A small stand-in for Frigate's HTTP API (snapshots, latest frame, version)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Self
+
+from aiohttp import web
+
+from tests.fake_api.images import jpeg_bytes
+
+PAYLOADS = Path(__file__).parent / "frigate_payloads"
+
+
+class FakeFrigate:
+    def __init__(self, version: str = "0.15.1-abc") -> None:
+        self.version = version
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, query)
+        self.missing_events: set[str] = set()
+        self.image = jpeg_bytes()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/api/version", self._version)
+        app.router.add_get("/api/events/{id}/snapshot.jpg", self._snapshot)
+        app.router.add_get("/api/{camera}/latest.jpg", self._latest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def snapshot_requests(self) -> list[str]:
+        return [path for path, _ in self.requests if path.endswith("snapshot.jpg")]
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.version)
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query)))
+        if request.match_info["id"] in self.missing_events:
+            return web.json_response({"message": "Event not found"}, status=404)
+        return web.Response(body=self.image, content_type="image/jpeg")
+
+    async def _latest(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query)))
+        return web.Response(body=self.image, content_type="image/jpeg")
+
+
+def frigate_event(
+    kind: str,
+    event_id: str,
+    *,
+    camera: str = "driveway",
+    label: str = "car",
+    snapshot_time: float | None = 100.0,
+    box: tuple[int, int, int, int] = (100, 100, 400, 300),
+    stationary: bool = False,
+    top_score: float = 0.8,
+    sub_label: Any = None,
+    has_snapshot: bool = True,
+) -> bytes:
+    """A Frigate 0.15 `frigate/events` message built from the recorded fixture."""
+    base = json.loads((PAYLOADS / "v0.15_car_new.json").read_text())
+    after = copy.deepcopy(base["after"])
+    after.update(
+        id=event_id,
+        camera=camera,
+        label=label,
+        top_score=top_score,
+        score=top_score,
+        false_positive=False,
+        stationary=stationary,
+        has_snapshot=has_snapshot,
+        sub_label=sub_label,
+        box=list(box),
+        end_time=snapshot_time if kind == "end" else None,
+        current_zones=[],
+        entered_zones=[],
+    )
+    if snapshot_time is None:
+        after["snapshot"] = None
+    else:
+        after["snapshot"] = {
+            **(after.get("snapshot") or {}),
+            "frame_time": snapshot_time,
+            "box": list(box),
+            "score": top_score,
+        }
+    before = copy.deepcopy(after)
+    return json.dumps({"type": kind, "before": before, "after": after}).encode()

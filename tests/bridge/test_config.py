@@ -1,0 +1,195 @@
+"""Configuration: validation with key paths and lines, env substitution, CLI check-config."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bridge.cli import EXIT_OK, EXIT_USAGE, main
+from bridge.config import ConfigError, load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+MINIMAL = """
+mqtt:
+  host: broker
+api:
+  url: http://localhost:8080
+sources:
+  snapshot_topics:
+    - topic: plate_bridge/{camera}/snapshot
+"""
+
+
+def parse(text: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return parse_config(textwrap.dedent(text), "c.yaml", env or {})
+
+
+def problems(text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(text, env)
+    return info.value.problems
+
+
+def test_minimal_config_defaults() -> None:
+    config = parse(MINIMAL)
+    assert config.mqtt.host == "broker"
+    assert config.mqtt.port == 1883
+    assert config.mqtt.base_topic == "plate_bridge"
+    assert config.api.is_cloud is False
+    assert config.pipeline.queue_per_camera >= 1
+    assert config.camera("anything").enabled is True
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(
+        REPO / "examples" / "config.yaml",
+        env={"PLATE_RECOGNIZER_TOKEN": "tok-123", "MQTT_PASSWORD": "pw", "FRIGATE_PASSWORD": "x"},
+    )
+    assert config.api.token is not None
+    assert config.api.token.get_secret_value() == "tok-123"
+    assert config.sources.frigate is not None
+    assert config.watchlist
+
+
+def test_unknown_keys_are_errors_with_path_and_line() -> None:
+    found = problems(
+        """
+        mqtt:
+          host: broker
+          prot: 1884
+        api:
+          url: http://localhost:8080
+        sources:
+          snapshot_topics:
+            - topic: a/{camera}/b
+              cammera: x
+        """
+    )
+    assert "c.yaml: mqtt.prot: unknown key (line 4)" in found
+    assert "c.yaml: sources.snapshot_topics.0.cammera: unknown key (line 10)" in found
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(
+        """
+        mqtt:
+          port: 70000
+          base_topic: "a/#"
+        api:
+          url: ftp://x
+          regions: [gb, "not a region"]
+        cameras:
+          gate:
+            zones: [[[0, 0], [1, 1]]]
+        sources: {}
+        """
+    )
+    text = "\n".join(found)
+    assert "mqtt.port" in text
+    assert "mqtt.base_topic" in text
+    assert "api.url" in text
+    assert "api.regions" in text
+    assert "cameras.gate.zones.0.points" in text
+    assert "at least one of frigate, snapshot_topics, folders" in text
+    assert len(found) >= 6
+
+
+def test_env_substitution_and_missing_variable() -> None:
+    config = parse(MINIMAL.replace("host: broker", "host: ${BROKER}"), {"BROKER": "mqtt.lan"})
+    assert config.mqtt.host == "mqtt.lan"
+    config = parse(MINIMAL.replace("host: broker", "host: ${BROKER:-fallback}"))
+    assert config.mqtt.host == "fallback"
+    found = problems(MINIMAL.replace("host: broker", "host: ${BROKER}"))
+    assert found == ["c.yaml: mqtt.host: environment variable BROKER is not set"]
+
+
+def test_env_overrides() -> None:
+    env = {
+        "PLATE_BRIDGE_API__TOKEN": "12345",  # digits stay text
+        "PLATE_BRIDGE_MQTT__PORT": "1884",
+        "PLATE_BRIDGE_MQTT__PASSWORD": "pw",
+    }
+    config = parse(MINIMAL, env)
+    assert config.api.token is not None
+    assert config.api.token.get_secret_value() == "12345"
+    assert config.mqtt.port == 1884
+    assert config.mqtt.password is not None
+    assert config.mqtt.password.get_secret_value() == "pw"
+    assert sorted(config.secrets()) == ["12345", "pw"]
+    found = problems(MINIMAL, {"PLATE_BRIDGE_MQTT__NOPE": "1"})
+    assert found == ["c.yaml: mqtt.nope: unknown key (line 2)"]  # the section's line
+
+
+def test_cloud_needs_a_token_and_secrets_are_not_echoed() -> None:
+    cloud = MINIMAL.replace("url: http://localhost:8080", "url: https://api.platerecognizer.com")
+    found = problems(cloud)
+    assert any(p.startswith("c.yaml: api.token: the cloud API needs a token") for p in found)
+    config = parse(cloud, {"PLATE_RECOGNIZER_TOKEN": "abc"})
+    assert config.api.is_cloud
+    assert "abc" not in repr(config)
+    found = problems(cloud.replace("mqtt:", "mqtt:\n  port: nope"), {"PLATE_BRIDGE_API__TOKEN": "s3cret"})
+    assert not any("s3cret" in p for p in found)
+
+
+def test_snapshot_topic_rules() -> None:
+    def topic_problems(entry: str) -> str:
+        return "\n".join(problems(MINIMAL.replace("- topic: plate_bridge/{camera}/snapshot", entry)))
+
+    assert "use {camera} rather than MQTT wildcards" in topic_problems("- topic: a/+/b")
+    assert "camera: needed" in topic_problems("- topic: a/b")
+    assert "whole topic level" in topic_problems("- topic: a/x{camera}/b")
+    assert parse(MINIMAL.replace("- topic: plate_bridge/{camera}/snapshot", "- {topic: a/b, camera: gate}"))
+
+
+def test_zones_accept_bare_point_lists_and_folders_need_move_to(tmp_path: Path) -> None:
+    config = parse(
+        MINIMAL
+        + textwrap.dedent(
+            """
+            cameras:
+              gate:
+                zones: [[[0, 0], [100, 0], [100, 100]]]
+                ignore_zones: [{name: clock, points: [[0, 0], [10, 0], [10, 10]]}]
+            """
+        )
+    )
+    assert config.cameras["gate"].zones[0].points[1] == (100, 0)
+    assert config.cameras["gate"].ignore_zones[0].name == "clock"
+    found = problems(MINIMAL + f"  folders:\n    - {{path: {tmp_path}, after: move}}\n")
+    assert any("move_to: needed" in p for p in found)
+
+
+def test_yaml_syntax_error_has_a_line() -> None:
+    found = problems("mqtt:\n  host: [unclosed\n")
+    assert len(found) == 1
+    assert found[0].startswith("c.yaml: not valid YAML (line")
+
+
+def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(MINIMAL)
+    assert main(["check-config", "-c", str(good)]) == EXIT_OK
+    assert "OK" in capsys.readouterr().out
+
+    monkeypatch.setenv("PLATE_BRIDGE_API__TOKEN", "very-secret-token")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL + "bogus: 1\nstorage:\n  outbox_max: 1\n")
+    assert main(["check-config", "-c", str(bad)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{bad}: bogus: unknown key (line 9)" in err
+    assert f"{bad}: storage.outbox_max:" in err
+    assert "2 problems found" in err
+    assert "very-secret-token" not in err
+
+    assert main(["check-config", "-c", str(tmp_path / "missing.yaml")]) == EXIT_USAGE
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_run_with_bad_config_exits_with_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mqtt: {port: x}\n")
+    assert main(["run", "-c", str(bad)]) == EXIT_USAGE
+    assert "mqtt.port" in capsys.readouterr().err
