@@ -786,6 +786,12 @@ class FrigateClient:
             # No Frigate login here (reverse proxy or pre-0.14): try Basic.
             self._use_basic = True
             return True
+        if response.status_code in (404, 405):
+            raise FrigateError(
+                f"Frigate has no login endpoint at {self._where('/api/login')} "
+                f"(HTTP {response.status_code}); is it older than 0.14? Try auth='basic'",
+                status=response.status_code,
+            )
         if response.status_code >= 400:
             # 0.14 answers 400 for bad credentials, later versions 401.
             raise FrigateError(

@@ -400,15 +400,14 @@ class Pipeline:
     def _api_error(self, job: Job, err: PlateReaderError) -> Outcome:
         message = str(err)
         retryable = False
+        pause: Callable[[str], None] | None = None
         if isinstance(err, PlateReaderImageError):
             kind = "image"
             self.metrics.inc("image_errors")
         elif isinstance(err, PlateReaderNoCreditsError):
-            kind = "no_credits"
-            self.gate.no_credits(message)
+            kind, pause = "no_credits", self.gate.no_credits
         elif isinstance(err, PlateReaderAuthenticationError | PlateReaderForbiddenError):
-            kind = "forbidden"
-            self.gate.forbidden(message)
+            kind, pause = "forbidden", self.gate.forbidden
         elif isinstance(err, PlateReaderRateLimitError):
             kind, retryable = "rate_limited", True
         elif isinstance(err, PlateReaderConnectionError | PlateReaderServerError):
@@ -422,6 +421,8 @@ class Pipeline:
         if kind != "image":
             self.metrics.inc("api_errors")
         self._error(job, kind, message, retryable=retryable)
+        if pause is not None:
+            pause(message)  # announced as its own error event
         return Outcome("error", error_kind=kind, retryable=retryable)
 
     def _error(self, job: Job, kind: str, message: str, *, retryable: bool = False) -> None:

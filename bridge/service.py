@@ -76,7 +76,9 @@ class BridgeService:
                 )
             )
         for folder in sources.folders:
-            source = FolderSource(folder, self.pipeline, self.metrics)
+            source = FolderSource(
+                folder, self.pipeline, self.metrics, max_pending=config.pipeline.queue_per_camera
+            )
             self.folders.append(source)
             self._sources.append(source)
         self._stop = asyncio.Event()

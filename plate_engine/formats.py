@@ -362,6 +362,29 @@ def choose(
     return ranked[:top_k]
 
 
+def merge(rankings: Sequence[Sequence[Choice]], top_k: int = 10) -> list[Choice]:
+    """Pool the rankings of several reads of the same line (differently cropped).
+
+    A string's OCR probability becomes its mean over the reads (0 where a read did not
+    propose it), so a string both reads agree on beats one a single read liked a bit more.
+    """
+    if len(rankings) == 1:
+        return list(rankings[0])[:top_k]
+    total: dict[str, float] = {}
+    best: dict[str, Choice] = {}
+    for ranking in rankings:
+        for c in ranking:
+            total[c.text] = total.get(c.text, 0.0) + c.ocr
+            if c.text not in best or c.rank > best[c.text].rank:
+                best[c.text] = c
+    n = len(rankings)
+    pooled = [
+        Choice(t, total[t] / n, c.fmt, c.prior, c.dropped) for t, c in best.items()
+    ]
+    pooled.sort(key=lambda c: c.rank, reverse=True)
+    return pooled[:top_k]
+
+
 def _scaled(f: PlateFormat, factor: float) -> PlateFormat:
     return PlateFormat(f.region, f.pattern, f.weight * factor, f.vanity)
 

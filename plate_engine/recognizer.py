@@ -30,7 +30,7 @@ DEFAULT_THRESHOLD_O = 0.5
 # are found at 640-768; small, distant plates need the image's own resolution. So the
 # first pass looks at a reduced image, and only if it finds no plate-format read does a
 # second pass look at full resolution (capped at 1280).
-DET_PASSES = (768, 1280)
+DET_PASSES = (640, 1280)
 DET_PASSES_FAST = (640,)
 
 # Shortest plate text kept (a 2-3 character read is a badge, a sticker, a house number).
@@ -105,10 +105,13 @@ class Recognizer:
         lines = [ln for ln in lines if ln.dscore >= th_d]
         if not lines:
             return []
-        reads = self._ocr.read([_crop(img, ln.quad) for ln in lines])
+        pads = CROP_PADS_FAST if options.fast else CROP_PADS
+        crops = [_crop(img, ln.quad, pad) for ln in lines for pad in pads]
+        reads = self._ocr.read(crops)
+        k = len(pads)
         found: list[_Found] = []
-        for line, ocr in zip(lines, reads, strict=True):
-            ranked = self._plate(line, ocr, options, scale, img.shape)
+        for i, line in enumerate(lines):
+            ranked = self._plate(line, reads[i * k : (i + 1) * k], options, scale, img.shape)
             if ranked is not None and ranked.plate.score >= th_o:
                 found.append(ranked)
         return found
@@ -116,27 +119,34 @@ class Recognizer:
     def _plate(
         self,
         line: _Line,
-        ocr: LineRead,
+        ocrs: list[LineRead],
         options: ReadOptions,
         scale: float,
         shape: tuple[int, ...],
     ) -> _Found | None:
-        """The line's best plate string and its rank (OCR x format prior), or None."""
-        text = ocr.text
-        if not MIN_CHARS <= len(text) <= 10 or filters.is_overlay(ocr.raw):
-            return None
-        if filters.is_written_text(ocr.raw):
+        """The line's best plate string and its rank (OCR x format prior), or None.
+
+        `ocrs` are reads of the same line cropped with different margins; the
+        recogniser's answer shifts with the crop, and pooling the reads steadies it.
+        """
+        if any(filters.is_overlay(o.raw) or filters.is_written_text(o.raw) for o in ocrs):
             return None
         regions = list(options.regions)
         strict = options.strict_region and bool(regions)
-        choices = formats.choose(
-            text,
-            ocr.probs,
-            regions=regions,
-            strict=strict,
-            text_formats=options.text_formats,
-            top_k=max(1, options.top_k),
-        )
+        top_k = max(1, options.top_k)
+        rankings = [
+            formats.choose(
+                o.text,
+                o.probs,
+                regions=regions,
+                strict=strict,
+                text_formats=options.text_formats,
+                top_k=top_k,
+            )
+            for o in ocrs
+            if MIN_CHARS <= len(o.text) <= 10
+        ]
+        choices = formats.merge(rankings, top_k)
         if not choices:
             return None
         best = choices[0]
@@ -145,13 +155,14 @@ class Recognizer:
             return None
         n = max(1, len(best.text))
         score = float(best.ocr ** (1.0 / n))
-        if filters.is_known_word(best.text) or filters.is_known_word(text):
+        if filters.is_known_word(best.text) or any(filters.is_known_word(o.text) for o in ocrs):
             return None
         if len(best.text) < MIN_CHARS or len(set(best.text)) == 1:
             return None
         # A line the OCR read without any digit is a word unless a vanity plate: turning
         # its letters into look-alike digits to fit a format makes "ALT1MA" of ALTIMA.
-        weak = best.fmt is None or best.fmt.weak or not any(c.isdigit() for c in text)
+        no_digit = not any(c.isdigit() for o in ocrs for c in o.text)
+        weak = best.fmt is None or best.fmt.weak or no_digit
         if weak and (score < VANITY_MIN_SCORE or not formats.plausible_vanity(best.text)):
             return None
         candidates = tuple(
@@ -198,13 +209,13 @@ def _merge_neighbours(boxes: list[TextBox]) -> list[_Line]:
     return out
 
 
-def _crop(img: Image, quad: FloatArray) -> Image:
+def _crop(img: Image, quad: FloatArray, pad: float) -> Image:
     """Warp the quad to an upright rectangle (plates are often slanted).
 
     The detector's box hugs the characters and sometimes clips the last stroke of an
     end character ("I" next to the frame): pad left and right by a fraction of the height.
     """
-    quad = _pad(quad, CROP_PAD_X)
+    quad = _pad(quad, pad)
     w = round(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
     h = round(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
     w, h = max(w, 4), max(h, 4)
@@ -213,7 +224,9 @@ def _crop(img: Image, quad: FloatArray) -> Image:
     return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
-CROP_PAD_X = 0.15
+# Left/right margins (x line height) of the crops read per line: two reads, pooled.
+CROP_PADS = (0.0, 0.15)
+CROP_PADS_FAST = (0.1,)
 
 
 def _pad(quad: FloatArray, frac: float) -> FloatArray:

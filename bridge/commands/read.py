@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from bridge.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from bridge.progress import Progress
 from platereader import (
     CLOUD_URL,
     EngineConfig,
@@ -29,9 +31,6 @@ from platereader import (
     normalize_regions,
 )
 from platereader.annotate import annotate
-
-from bridge.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
-from bridge.progress import Progress
 
 TOKEN_ENV = "PLATE_RECOGNIZER_TOKEN"  # noqa: S105 - the variable name, not a secret
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})

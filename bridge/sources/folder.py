@@ -8,6 +8,11 @@ a file that is not a readable image goes to `failed_to` (default
 `<path>/.failed`); when the read failed for a reason that may pass (API
 unreachable, reads paused), the file stays and is tried again later.
 
+The folder is its own durable queue: at most `pipeline.queue_per_camera`
+files of a folder are handed to the readers at a time, oldest first, so a
+burst of uploads waits on disk instead of being dropped by the overload
+policy.
+
 With `camera` unset, the camera is the name of the first sub-folder
 (`<path>/<camera>/.../file.jpg`); files directly in `path` are skipped.
 """
@@ -33,8 +38,11 @@ RETRY_DELAY = 30.0
 
 
 class FolderSource:
-    def __init__(self, config: FolderConfig, pipeline: Pipeline, metrics: Metrics) -> None:
+    def __init__(
+        self, config: FolderConfig, pipeline: Pipeline, metrics: Metrics, *, max_pending: int
+    ) -> None:
         self.config = config
+        self.max_pending = max_pending
         self._pipeline = pipeline
         self._metrics = metrics
         self._root = config.path
@@ -99,7 +107,7 @@ class FolderSource:
     def _consider(self, found: list[tuple[Path, int, int]]) -> None:
         now = time.monotonic()
         present = set()
-        for path, size, mtime in found:
+        for path, size, mtime in sorted(found, key=lambda item: (item[2], item[0])):
             present.add(path)
             if path in self._pending or self._retry_at.get(path, 0.0) > now:
                 continue
@@ -112,7 +120,7 @@ class FolderSource:
             if now - previous[2] < self.config.settle or size == 0:
                 continue
             camera = self._camera(path)
-            if camera is None:
+            if camera is None or len(self._pending) >= self.max_pending:
                 continue
             self._submit(path, camera, mtime)
         for gone in set(self._seen) - present:

@@ -16,6 +16,8 @@ import paho.mqtt.client as paho
 import pytest
 import pytest_socket
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from bridge.config import BridgeConfig
 from bridge.service import BridgeService
@@ -60,8 +62,11 @@ class Subscriber:
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.client.reconnect_delay_set(1, 1)
         self.broker = broker
+        self.persistent = bool(kw.get("persistent"))
+        self.connects = 0
 
     def _on_connect(self, client: paho.Client, *args: Any) -> None:
+        self.connects += 1
         client.subscribe([(f, 1) for f in self.filters])
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
@@ -69,7 +74,14 @@ class Subscriber:
             self.messages.append(Received(msg.topic, msg.payload, bool(msg.retain), time.time()))
 
     def start(self) -> Subscriber:
-        self.client.connect(self.broker.host, self.broker.port)
+        if self.persistent:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 600
+            self.client.connect(
+                self.broker.host, self.broker.port, clean_start=False, properties=properties
+            )
+        else:
+            self.client.connect(self.broker.host, self.broker.port)
         self.client.loop_start()
         if not self._subscribed.wait(5):
             raise TimeoutError("subscriber did not subscribe")
@@ -165,9 +177,7 @@ async def running(config: BridgeConfig) -> AsyncIterator[BridgeService]:
 
 
 @pytest.fixture
-def config_factory(
-    tmp_path: Path, mosquitto: Mosquitto
-) -> Callable[..., BridgeConfig]:
+def config_factory(tmp_path: Path, mosquitto: Mosquitto) -> Callable[..., BridgeConfig]:
     def factory(api_url: str, **kw: Any) -> BridgeConfig:
         return make_config(tmp_path, mosquitto, api_url, **kw)
 

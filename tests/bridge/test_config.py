@@ -130,18 +130,24 @@ def test_cloud_needs_a_token_and_secrets_are_not_echoed() -> None:
     config = parse(cloud, {"PLATE_RECOGNIZER_TOKEN": "abc"})
     assert config.api.is_cloud
     assert "abc" not in repr(config)
-    found = problems(cloud.replace("mqtt:", "mqtt:\n  port: nope"), {"PLATE_BRIDGE_API__TOKEN": "s3cret"})
+    found = problems(
+        cloud.replace("mqtt:", "mqtt:\n  port: nope"), {"PLATE_BRIDGE_API__TOKEN": "s3cret"}
+    )
     assert not any("s3cret" in p for p in found)
 
 
 def test_snapshot_topic_rules() -> None:
     def topic_problems(entry: str) -> str:
-        return "\n".join(problems(MINIMAL.replace("- topic: plate_bridge/{camera}/snapshot", entry)))
+        return "\n".join(
+            problems(MINIMAL.replace("- topic: plate_bridge/{camera}/snapshot", entry))
+        )
 
     assert "use {camera} rather than MQTT wildcards" in topic_problems("- topic: a/+/b")
     assert "camera: needed" in topic_problems("- topic: a/b")
     assert "whole topic level" in topic_problems("- topic: a/x{camera}/b")
-    assert parse(MINIMAL.replace("- topic: plate_bridge/{camera}/snapshot", "- {topic: a/b, camera: gate}"))
+    assert parse(
+        MINIMAL.replace("- topic: plate_bridge/{camera}/snapshot", "- {topic: a/b, camera: gate}")
+    )
 
 
 def test_zones_accept_bare_point_lists_and_folders_need_move_to(tmp_path: Path) -> None:
@@ -168,7 +174,9 @@ def test_yaml_syntax_error_has_a_line() -> None:
     assert found[0].startswith("c.yaml: not valid YAML (line")
 
 
-def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_config_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(MINIMAL)
     assert main(["check-config", "-c", str(good)]) == EXIT_OK
@@ -188,7 +196,9 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_run_with_bad_config_exits_with_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_with_bad_config_exits_with_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("mqtt: {port: x}\n")
     assert main(["run", "-c", str(bad)]) == EXIT_USAGE

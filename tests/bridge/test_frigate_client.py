@@ -12,7 +12,7 @@ import asyncio
 import base64
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -77,7 +77,7 @@ class FakeFrigate:
 
     @web.middleware
     async def middleware(
-        self, request: web.Request, handler: web.RequestHandler
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         self.requests.append(
             Seen(

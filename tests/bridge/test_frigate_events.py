@@ -106,7 +106,7 @@ def test_v014_stationary_and_person_sub_label() -> None:
     assert parked.motionless_count == 35880
     person = event_from("v0.14_person_sub_label.json")
     assert person.label == "person"
-    assert person.sub_label == ("Alice", pytest.approx(0.87))
+    assert person.sub_label == ("Alice", 0.87)
 
 
 def test_v015_logo_sub_label_and_parked_without_saved_snapshot() -> None:
@@ -135,7 +135,7 @@ def test_v016_recognized_license_plate_forms() -> None:
     assert as_tuple.recognized_license_plate_score == pytest.approx(0.9334)
 
     known = event_from("v0.16_car_update_known_plate.json")
-    assert known.sub_label == ("Dad's car", pytest.approx(0.91))
+    assert known.sub_label == ("Dad's car", 0.91)
     assert known.recognized_license_plate == "KA123XY"
 
     new = event_from("v0.16_car_new.json")
@@ -584,6 +584,6 @@ def test_tracker_validation() -> None:
 
 
 def test_decision_reason_values_are_stable_strings() -> None:
-    assert DecisionReason.STATIONARY == "stationary"
+    assert DecisionReason("stationary") is DecisionReason.STATIONARY
     assert str(DecisionReason.BETTER_SNAPSHOT) == "better_snapshot"
     assert copy.copy(Decision(True, DecisionReason.FIRST_SNAPSHOT, 1)).read

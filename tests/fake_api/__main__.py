@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import contextlib
 
-from .constants import DEFAULT_TOKEN
+from .constants import DEFAULT_TOKEN, DEFAULT_TOTAL_CALLS
 from .server import FakePlateRecognizer
 
 
@@ -21,6 +21,7 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit=args.rate_limit,
         max_upload_bytes=args.max_upload_bytes,
         delay=args.delay,
+        total_calls=args.total_calls,
     )
     await fake.start(args.port)
     try:
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=float, default=None)
     parser.add_argument("--max-upload-bytes", type=int, default=None)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--total-calls", type=int, default=DEFAULT_TOTAL_CALLS, help="quota")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 

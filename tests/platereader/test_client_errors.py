@@ -6,6 +6,7 @@ import logging
 import socket
 
 import pytest
+
 from platereader import (
     PlateReader,
     PlateReaderAuthenticationError,
@@ -18,7 +19,6 @@ from platereader import (
     PlateReaderServerError,
     PlateReaderTimeoutError,
 )
-
 from tests.fake_api import NO_CREDITS_BODY, FakePlateRecognizer, throttled_body
 
 from .conftest import make_jpeg

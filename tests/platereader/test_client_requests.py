@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from platereader import EngineConfig, PlateReader, PlateReaderConfigError, PlateReaderImageError
 
+from platereader import EngineConfig, PlateReader, PlateReaderConfigError, PlateReaderImageError
 from tests.fake_api import FakePlateRecognizer
 from tests.platereader.conftest import make_jpeg
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from platereader import PlateReader, PlateReaderResponseError
 
+from platereader import PlateReader, PlateReaderResponseError
 from tests.fake_api import FakePlateRecognizer, RecordedRequest
 
 TOKEN = "test-token"

@@ -142,7 +142,11 @@ def _from_bytes(data: bytes, filename: str, *, where: str | None = None) -> Uplo
         with Image.open(io.BytesIO(data)) as picture:
             image_format = picture.format or ""
             width, height = picture.size
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as err:
+    except UnidentifiedImageError as err:
+        raise PlateReaderImageError(
+            f"{label}: not a readable image (unknown format or corrupt data)"
+        ) from err
+    except (OSError, Image.DecompressionBombError) as err:
         raise PlateReaderImageError(f"{label}: not a readable image ({err})") from err
     content_type = _MIME_BY_FORMAT.get(image_format)
     if content_type is None:

@@ -1,0 +1,34 @@
+"""Run the fake Plate Recognizer API in its own process for benchmarks.
+
+A separate process keeps the server's CPU work off the measured client's GIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def fake_api_process(*args: str) -> Iterator[str]:
+    """Start `python -m tests.fake_api ARGS`; yield its base URL; stop it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_api", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError(f"fake API did not start (said {url!r})")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,164 @@
+"""Frigate events and watched folders, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from tests.bridge.conftest import Subscriber, make_config, publish, running
+from tests.bridge.fake_frigate import FakeFrigate, frigate_event
+from tests.bridge.test_reliability import until
+from tests.bridge.test_service import plate_result
+from tests.fake_api.images import jpeg_bytes
+from tests.fake_api.server import FakePlateRecognizer
+from tests.mosquitto import Mosquitto
+
+
+def frigate_config(tmp_path: Path, broker: Mosquitto, api_url: str, frigate_url: str, **kw: Any) -> Any:
+    return make_config(
+        tmp_path, broker, api_url,
+        sources={"frigate": {"url": frigate_url, "snapshot": {"height": 480}, **kw}},
+        pipeline={"cooldown": 0, "metrics_interval": 0},
+    )  # fmt: skip
+
+
+async def test_frigate_events_read_once_per_better_snapshot(
+    fake_onprem: FakePlateRecognizer, mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    scores = {"good": 0.95, "weak": 0.6}
+    fake_onprem.responder = lambda request: [plate_result("AB12CDE", score=scores[current[0]])]
+    current = ["good"]
+    async with FakeFrigate() as frigate:
+        config = frigate_config(tmp_path, mosquitto, fake_onprem.url, frigate.url)
+        async with running(config) as service:
+
+            async def send(payload: bytes, reads: int) -> None:
+                publish(mosquitto, "frigate/events", payload)
+                await asyncio.sleep(0.15)
+                await service.pipeline.drain(5)
+                assert len(fake_onprem.requests) == reads
+
+            # The very first event after start-up is read.
+            await send(frigate_event("new", "good-1", snapshot_time=100), 1)
+            # A good plate (0.95 >= stop_score 0.9): later, better snapshots are not read.
+            await send(frigate_event("update", "good-1", snapshot_time=101, box=(300, 100, 600, 300)), 1)
+            await send(frigate_event("end", "good-1", snapshot_time=101), 1)
+
+            current[0] = "weak"
+            await send(frigate_event("new", "weak-1", snapshot_time=200), 2)
+            await send(frigate_event("update", "weak-1", snapshot_time=200), 2)  # same snapshot
+            await send(frigate_event("update", "weak-1", snapshot_time=201, box=(300, 100, 600, 300)), 3)
+            await send(frigate_event("update", "weak-1", snapshot_time=202, box=(600, 100, 900, 300)), 4)
+            # max_attempts (3) reached: a still better snapshot is not read.
+            await send(frigate_event("update", "weak-1", snapshot_time=203, box=(900, 100, 1200, 300)), 4)
+
+            # A parked car keeps sending updates: no lookups.
+            for t in range(5):
+                await send(frigate_event("update", "parked-1", snapshot_time=300 + t, stationary=True), 4)
+            # Not a vehicle, or not a configured label.
+            await send(frigate_event("new", "person-1", label="person"), 4)
+            # Garbage on frigate/events: an error event, and the service goes on.
+            publish(mosquitto, "frigate/events", b"{nope")
+            await subscriber.wait_for("pb/errors")
+            assert service.metrics["frigate_stationary"] == 5
+            assert service.metrics["frigate_max_attempts"] == 1
+            assert service.metrics["frigate_plate_found"] == 1
+        snapshots = [(p, q) for p, q in frigate.requests if "snapshot" in p]
+    assert len(snapshots) == 4
+    path, query = snapshots[0]
+    assert path == "/api/events/good-1/snapshot.jpg"
+    assert query == {"crop": "1", "quality": "95", "height": "480"}  # 0.15: `height`
+    events = [m.json() for m in subscriber.on("pb/driveway/plate")]
+    assert [e["source_event_id"] for e in events] == ["good-1", "weak-1", "weak-1", "weak-1"]
+    first = events[0]
+    assert first["source"] == "frigate"
+    assert first["label"] == "car"
+    assert first["snapshot"]["url"] == f"{frigate.url}/api/events/good-1/snapshot.jpg"
+    assert first["extra"]["frigate"]["attempt"] == 1
+    assert first["time"].startswith("1970-01-01T00:01:40")  # the snapshot's frame time
+    error = subscriber.on("pb/errors")[0].json()
+    assert (error["kind"], error["source"]) == ("payload", "frigate")
+
+
+async def test_frigate_fallback_and_unreachable(
+    fake_onprem: FakePlateRecognizer, mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    async with FakeFrigate(version="0.14.1") as frigate:
+        frigate.missing_events.add("gone-1")
+        config = frigate_config(tmp_path, mosquitto, fake_onprem.url, frigate.url, version="0.14.1")
+        async with running(config):
+            publish(mosquitto, "frigate/events", frigate_event("new", "gone-1"))
+            await subscriber.wait_for("pb/driveway/plate")
+        paths = [(p, q) for p, q in frigate.requests]
+    assert paths[0][0] == "/api/events/gone-1/snapshot.jpg"
+    assert paths[0][1]["h"] == "480"  # 0.14: `h`
+    assert paths[1][0] == "/api/driveway/latest.jpg"
+
+    config = frigate_config(tmp_path, mosquitto, fake_onprem.url, "http://127.0.0.1:9")
+    async with running(config):
+        publish(mosquitto, "frigate/events", frigate_event("new", "x-1"))
+        error = (await subscriber.wait_for("pb/errors"))[0].json()
+    assert error["kind"] == "snapshot"
+    assert error["source_event_id"] == "x-1"
+    assert error["retryable"] is True
+
+
+async def test_folder_read_once_then_moved_or_deleted(
+    fake_onprem: FakePlateRecognizer, mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    inbox, done = tmp_path / "ftp", tmp_path / "done"
+    (inbox / "gate").mkdir(parents=True)
+    (inbox / "street").mkdir()
+    config = make_config(
+        tmp_path, mosquitto, fake_onprem.url,
+        sources={"folders": [
+            {"path": str(inbox), "after": "move", "move_to": str(done), "settle": 0.2,
+             "poll_interval": 0.05},
+        ]},
+        pipeline={"cooldown": 0, "metrics_interval": 0},
+    )  # fmt: skip
+    async with running(config) as service:
+        (inbox / "gate" / "a.jpg").write_bytes(jpeg_bytes())
+        (inbox / "street" / "b.jpg").write_bytes(jpeg_bytes())
+        (inbox / "street" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+        (inbox / "notes.txt").write_text("ignored")
+        (inbox / "top.jpg").write_bytes(jpeg_bytes())  # no camera folder: skipped
+        await subscriber.wait_for("pb/plates", 2)
+        await subscriber.wait_for("pb/errors")
+        await until(lambda: (done / "gate" / "a.jpg").exists() and (done / "street" / "b.jpg").exists())
+        await until(lambda: (inbox / ".failed" / "street" / "broken.jpg").exists())
+        await asyncio.sleep(0.3)  # more polls: nothing is read twice
+        assert service.metrics["folder_files"] == 3
+    assert len(fake_onprem.requests) == 2
+    events = {m.json()["camera"]: m.json() for m in subscriber.on("pb/+/plate")}
+    assert set(events) == {"gate", "street"}
+    assert events["gate"]["snapshot"] == {
+        "kind": "file", "url": None, "topic": None, "path": str(done / "gate" / "a.jpg"), "saved": None,
+    }  # fmt: skip
+    assert (inbox / "top.jpg").exists()
+
+
+async def test_folder_keeps_files_when_the_api_is_down_and_deletes_after_read(
+    fake_onprem: FakePlateRecognizer, mosquitto: Mosquitto, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "ftp"
+    inbox.mkdir()
+    config = make_config(
+        tmp_path, mosquitto, fake_onprem.url,
+        sources={"folders": [{"path": str(inbox), "camera": "gate", "settle": 0, "poll_interval": 0.05}]},
+        storage={"path": str(tmp_path / "state"), "save_snapshots": True},
+    )  # fmt: skip
+    fake_onprem.fail_next(503, times=2)
+    async with running(config):
+        (inbox / "first.jpg").write_bytes(jpeg_bytes())
+        error = (await subscriber.wait_for("pb/errors"))[0].json()
+        await asyncio.sleep(0.2)
+        assert (inbox / "first.jpg").exists()  # kept for a later try
+        (inbox / "second.png").write_bytes(jpeg_bytes())
+        event = (await subscriber.wait_for("pb/plates"))[0].json()
+        await until(lambda: not (inbox / "second.png").exists())
+        await until(lambda: event["snapshot"]["saved"] and Path(event["snapshot"]["saved"]).exists())
+    assert error["kind"] == "api_unavailable"
+    assert event["source_event_id"] == "second.png"
+    assert Path(event["snapshot"]["saved"]).read_bytes()[:3] == b"\xff\xd8\xff"
