@@ -72,9 +72,7 @@ def iou(a: Box, b: Box) -> float:
     ix = max(0, min(a.xmax, b.xmax) - max(a.xmin, b.xmin))
     iy = max(0, min(a.ymax, b.ymax) - max(a.ymin, b.ymin))
     inter = ix * iy
-    union = (
-        (a.xmax - a.xmin) * (a.ymax - a.ymin) + (b.xmax - b.xmin) * (b.ymax - b.ymin) - inter
-    )
+    union = (a.xmax - a.xmin) * (a.ymax - a.ymin) + (b.xmax - b.xmin) * (b.ymax - b.ymin) - inter
     return inter / union if union > 0 else 0.0
 
 
@@ -126,7 +124,9 @@ def run_subset(
         if verbose:
             got = f"{best[1].plate} ({best[1].score:.2f}, iou {best[0]:.2f})" if best else "-"
             near = (
-                f" nearest iou {scored[0][0]:.2f} {scored[0][1].plate}" if scored and not best else ""
+                f" nearest iou {scored[0][0]:.2f} {scored[0][1].plate}"
+                if scored and not best
+                else ""
             )
             print(f"{name}/{label.image.name}\t{label.plate}\t{status}\t{got}{near}")
             for r in extra:
@@ -174,13 +174,19 @@ def main() -> None:
         every.false_pos += t.false_pos
         every.latencies += t.latencies
     mode = "fast" if args.fast else "regular"
-    print(f"mode {mode}, threads {args.threads}, regions {'per subset' if args.regions else 'none'}")
-    print(f"{'set':<4} {'images':>6} {'found':>7} {'exact':>7} {'within1':>8} {'FP/img':>7}"
-          f" {'p50 ms':>7} {'p95 ms':>7}")
+    print(
+        f"mode {mode}, threads {args.threads}, regions {'per subset' if args.regions else 'none'}"
+    )
+    print(
+        f"{'set':<4} {'images':>6} {'found':>7} {'exact':>7} {'within1':>8} {'FP/img':>7}"
+        f" {'p50 ms':>7} {'p95 ms':>7}"
+    )
     for name, t in totals.items():
         print(report(name, t))
     print(report("all", every))
-    print(f"peak RSS {peak_rss_mb():.0f} MB; mean latency {statistics.fmean(every.latencies):.0f} ms")
+    print(
+        f"peak RSS {peak_rss_mb():.0f} MB; mean latency {statistics.fmean(every.latencies):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

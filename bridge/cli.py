@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "read": "read",
     "run": "run",
     "check-config": "check_config",
+    "engine": "engine",
 }
 
 # Exit codes shared by every subcommand.

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from platereader import CLOUD_URL, EngineConfig
-from platereader.exceptions import PlateReaderConfigError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,6 +31,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from platereader import CLOUD_URL, EngineConfig
+from platereader.exceptions import PlateReaderConfigError
 
 ENV_PREFIX = "PLATE_BRIDGE_"
 TOKEN_ENV = "PLATE_RECOGNIZER_TOKEN"  # noqa: S105 - the variable's name, as `read` uses

@@ -53,6 +53,8 @@ class Metrics:
         self.counters: Counter[str] = Counter()
         self.overhead = Latency()  # receipt to publication, minus snapshot fetch and API time
         self.api_time = Latency()
+        self.queue_wait = Latency()  # receipt until a reader takes it (part of the overhead)
+        self.processing = Latency()  # the overhead without the queue wait
         self.gauges: dict[str, Callable[[], Any]] = {}
         self.started = time.time()
 
@@ -69,4 +71,6 @@ class Metrics:
             "gauges": {name: read() for name, read in sorted(self.gauges.items())},
             "overhead": self.overhead.summary(),
             "api_time": self.api_time.summary(),
+            "queue_wait": self.queue_wait.summary(),
+            "processing": self.processing.summary(),
         }

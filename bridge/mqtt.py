@@ -19,6 +19,7 @@ import contextlib
 import logging
 import math
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,13 @@ class MqttLink:
         self._status_topic = status_topic
         self._subscriptions: list[tuple[str, str, Handler]] = []  # (filter, match, handler)
         self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
+        self._acked: list[int] = []  # row ids to delete (in batches, not one commit each)
+        # PUBACKs arrive on paho's thread; they are handed to the loop in batches (one
+        # wake-up of the loop for many acknowledgements under load).
+        self._puback_lock = threading.Lock()
+        self._pubacks: list[tuple[int, str | None]] = []
+        self._ack_flush: asyncio.TimerHandle | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self._handed: set[int] = set()  # row ids paho is responsible for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connected = asyncio.Event()
@@ -115,7 +123,7 @@ class MqttLink:
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         self._client = client
-        metrics.gauges["outbox"] = lambda: len(self._outbox)
+        metrics.gauges["outbox"] = lambda: self.backlog
         metrics.gauges["mqtt_connected"] = self._connected.is_set
 
     # -- public API (event loop) -------------------------------------------------------
@@ -152,6 +160,7 @@ class MqttLink:
         )
         self._client.loop_start()
         self._started = True
+        self._checkpoint_task = asyncio.create_task(self._checkpoints(), name="outbox-checkpoint")
         if len(self._outbox):
             _LOGGER.info("%d results from a previous run wait in the outbox", len(self._outbox))
 
@@ -180,9 +189,15 @@ class MqttLink:
             for row_id, message in zip(row_ids, messages, strict=True):
                 self._send(row_id, message)
 
+    @property
+    def backlog(self) -> int:
+        """Results not yet acknowledged by the broker."""
+        return len(self._outbox) - len(self._acked)
+
     async def flush(self, within: float) -> bool:
         """Wait until the outbox is empty (everything acknowledged)."""
-        if not len(self._outbox):
+        if not self.backlog:
+            self._remove_acked()
             return True
         self._drained.clear()
         try:
@@ -208,6 +223,10 @@ class MqttLink:
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self._started = False
+        self._remove_acked()
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            await asyncio.gather(self._checkpoint_task, return_exceptions=True)
         self._connected.clear()
         if len(self._outbox):
             _LOGGER.warning(
@@ -243,6 +262,7 @@ class MqttLink:
         if subs:
             self._client.subscribe(subs)
         self._client.publish(self._status_topic, STATUS_ONLINE, qos=1, retain=True)
+        self._remove_acked()
         backlog = self._outbox.pending(exclude=self._handed)
         if backlog:
             _LOGGER.info("publishing %d results kept while the broker was away", len(backlog))
@@ -258,12 +278,22 @@ class MqttLink:
             self._metrics.inc("mqtt_disconnects")
             _LOGGER.warning("lost the broker (%s): reconnecting with backoff", reason)
 
+    def _pubacks_on_loop(self) -> None:
+        with self._puback_lock:
+            acks, self._pubacks = self._pubacks, []
+        for mid, failed in acks:
+            self._acked_on_loop(mid, failed)
+
     def _acked_on_loop(self, mid: int, failed: str | None) -> None:
         row_id = self._inflight.pop(mid, None)
         if row_id is None:
             return  # status messages are not in the outbox
         self._handed.discard(row_id)
-        self._outbox.remove((row_id,))
+        self._acked.append(row_id)
+        if len(self._acked) >= 500:
+            self._remove_acked()
+        elif self._ack_flush is None and self._loop is not None:
+            self._ack_flush = self._loop.call_later(0.1, self._remove_acked)
         if failed:
             self._metrics.inc("publish_refused")
             _LOGGER.error("the broker refused a result (%s); it is dropped", failed)
@@ -271,9 +301,25 @@ class MqttLink:
             self._metrics.inc("published")
         self._check_drained()
 
+    def _remove_acked(self) -> None:
+        if self._ack_flush is not None:
+            self._ack_flush.cancel()
+            self._ack_flush = None
+        if self._acked:
+            self._outbox.remove(self._acked)
+            self._acked = []
+
     def _check_drained(self) -> None:
-        if not len(self._outbox):
+        if not self.backlog:
             self._drained.set()
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            try:
+                await asyncio.to_thread(self._outbox.checkpoint)
+            except Exception:  # never let the disk stop the service
+                _LOGGER.exception("outbox checkpoint failed")
 
     def _dispatch(self, message: InMessage) -> None:
         if not self._accepting:
@@ -352,7 +398,11 @@ class MqttLink:
         properties: Properties,
     ) -> None:
         failed = str(reason_code) if reason_code.is_failure else None
-        self._call(self._acked_on_loop, mid, failed)
+        with self._puback_lock:
+            self._pubacks.append((mid, failed))
+            if len(self._pubacks) > 1:
+                return  # a hand-over is already scheduled
+        self._call(self._pubacks_on_loop)
 
 
 def _sub_options() -> SubscribeOptions:

@@ -1,13 +1,16 @@
 """The on-disk outbox: every result stays here until the broker acknowledges it.
 
 One SQLite file under `storage.path` (WAL journal, so an insert costs a write,
-not an fsync). Rows are kept in publication order; the oldest are dropped
+not an fsync; the WAL is checkpointed - written back with an fsync - by
+`checkpoint()`, which the link runs in a worker thread so that the event loop
+never waits for the disk). Rows are kept in publication order; the oldest are dropped
 when more than `max_rows` wait (the broker has been away for a long time).
 After a crash or a restart, whatever was not acknowledged is published again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +39,8 @@ class Outbox:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._path = str(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS outbox ("
             " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -101,5 +106,19 @@ class Outbox:
         ]
         return out if limit is None else out[:limit]
 
+    def checkpoint(self) -> None:
+        """Write the WAL back into the database (blocking: call it from a worker thread)."""
+        if self._path == ":memory:":
+            return
+        db = sqlite3.connect(self._path, isolation_level=None, timeout=5.0)
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.OperationalError:
+            pass  # busy: the next one will do
+        finally:
+            db.close()
+
     def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()

@@ -18,7 +18,6 @@ Failures become error events on `<base>/errors`; the service goes on.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -308,6 +307,7 @@ class Pipeline:
             return Outcome("skipped", error_kind=paused, retryable=True)
 
         fetch_started = time.perf_counter()
+        self.metrics.queue_wait.add(fetch_started - job.received)
         try:
             image = await job.fetch()
         except SnapshotError as err:
@@ -356,7 +356,9 @@ class Pipeline:
             self._publish_no_plate(context, read_time)
         done = time.perf_counter()
         # Bridge overhead: everything but waiting for the picture and for the API.
-        self.metrics.overhead.add((done - job.received) - (api_done - fetch_started))
+        overhead = (done - job.received) - (api_done - fetch_started)
+        self.metrics.overhead.add(overhead)
+        self.metrics.processing.add(overhead - (fetch_started - job.received))
         if saved is not None and response.results:
             self._spawn(self._save_snapshot(saved, image, response.results))
         if not response.plates:
@@ -506,9 +508,8 @@ def _write_annotated(path: Path, image: bytes, results: Sequence[PlateResult], k
     path.parent.mkdir(parents=True, exist_ok=True)
     data = annotate(image, results)
     tmp = path.with_suffix(".tmp")
-    with io.open(tmp, "wb") as handle:  # noqa: UP020
-        handle.write(data)
-    tmp.replace(path)
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: a reader never sees half a file
     files = sorted(path.parent.glob("*.jpg"))
     for old in files[: max(len(files) - keep, 0)]:
         old.unlink(missing_ok=True)

@@ -87,18 +87,21 @@ def decode_image(image: bytes | bytearray | memoryview | npt.NDArray[np.generic]
 
 
 def _normalise_array(arr: npt.NDArray[np.generic]) -> Image:
-    if arr.dtype != np.uint8:
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and float(arr.max()) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    if arr.ndim == 2:
-        arr = cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
-    elif arr.ndim == 3 and arr.shape[2] == 1:
-        arr = cv2.cvtColor(arr[:, :, 0], cv2.COLOR_GRAY2BGR)
-    elif arr.ndim == 3 and arr.shape[2] == 4:
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
-    elif not (arr.ndim == 3 and arr.shape[2] == 3):
+    if arr.dtype == np.uint8:
+        u8: Image = np.asarray(arr, dtype=np.uint8)
+    else:
+        values = np.asarray(arr, dtype=np.float64)
+        if np.issubdtype(arr.dtype, np.floating) and values.size and float(values.max()) <= 1.0:
+            values = values * 255.0  # floats in 0..1, as Pillow/skimage pipelines produce
+        u8 = np.clip(values, 0, 255).astype(np.uint8)
+    if u8.ndim == 2:
+        u8 = np.asarray(cv2.cvtColor(u8, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    elif u8.ndim == 3 and u8.shape[2] == 1:
+        u8 = np.asarray(cv2.cvtColor(u8[:, :, 0], cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    elif u8.ndim == 3 and u8.shape[2] == 4:
+        u8 = np.asarray(cv2.cvtColor(u8, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
+    elif not (u8.ndim == 3 and u8.shape[2] == 3):
         raise ImageDecodeError(f"unsupported image array shape {arr.shape}")
-    if arr.shape[0] < 8 or arr.shape[1] < 8:
-        raise ImageDecodeError(f"image too small: {arr.shape[1]}x{arr.shape[0]}")
-    return np.ascontiguousarray(arr, dtype=np.uint8)
+    if u8.shape[0] < 8 or u8.shape[1] < 8:
+        raise ImageDecodeError(f"image too small: {u8.shape[1]}x{u8.shape[0]}")
+    return np.ascontiguousarray(u8, dtype=np.uint8)

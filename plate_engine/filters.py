@@ -19,10 +19,16 @@ _OVERLAY = re.compile(
 # of them the line is written text (a dealer name, a sign), never a plate.
 _DISTINCT_LOWER = set("abdefghijlmnqrty")
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Words printed on cars and plate frames that look like vanity plates. Digits-free reads
 # are the riskiest: a make or model badge is exactly a short upper-case word.
 NOT_PLATES = frozenset(
-    """
+    _words(
+        """
     alfa audi bmw buick cadillac chevrolet chevy chrysler citroen dacia dodge fiat ford gmc
     honda hyundai infiniti jaguar jeep kia lancia lexus lincoln mazda mercedes mini
     mitsubishi nissan opel peugeot porsche ram renault saab seat skoda subaru suzuki tesla
@@ -33,13 +39,28 @@ NOT_PLATES = frozenset(
     california texas florida newyork york illinois ohio michigan georgia virginia
     washington oregon nevada arizona colorado utah idaho montana alaska hawaii maine
     dealer motors auto autos sales service rental penske ryder budget hertz uhaul
-    """.split()
+    """
+    )
 )
 
 
 def is_overlay(raw: str) -> bool:
-    """A timestamp or date burnt into the frame."""
+    """A timestamp or date burnt into the frame: `raw` is the OCR's full-vocabulary read."""
     return bool(_OVERLAY.search(raw))
+
+
+# A camera's date read with look-alike letters ("2O14O51..."): digits once the letters
+# that look like digits are taken as digits, starting with a year.
+_AS_DIGITS = str.maketrans("OQDILZSBGT", "0001125867")
+_YEAR_FIRST = re.compile(r"(?:19[89]\d|20[0-4]\d)\d{2,}")
+
+
+def is_dateish(text: str) -> bool:
+    """A plate-alphabet read (A-Z, 0-9) that is a date once look-alikes are digits.
+
+    Costs the rare all-digit plate starting with 1980-2049 (e.g. "2013958").
+    """
+    return bool(_YEAR_FIRST.fullmatch(text.upper().translate(_AS_DIGITS)))
 
 
 def is_written_text(raw: str) -> bool:

@@ -29,28 +29,28 @@ _CLASS_MASK = {"N": _DIGITS, "L": _LETTERS, "A": np.ones(36, dtype=bool)}
 # class's look-alike gets at least this share of the read character's probability, so a
 # format can still settle it (the network often gives "0" 1e-6 on a crisp "O"). O/0 are
 # drawn identically on many plates, so their floor is high; rarer confusions get less.
-_LOOKALIKE: dict[str, tuple[str, float]] = {
-    "O": ("0", 0.5),
-    "0": ("O", 0.5),
-    "D": ("0", 0.1),
-    "Q": ("0", 0.1),
-    "I": ("1", 0.3),
-    "1": ("I", 0.3),
-    "L": ("1", 0.05),
-    "T": ("1", 0.05),
-    "Z": ("2", 0.2),
-    "2": ("Z", 0.2),
-    "B": ("8", 0.2),
-    "8": ("B", 0.2),
-    "S": ("5", 0.2),
-    "5": ("S", 0.2),
-    "G": ("6", 0.1),
-    "6": ("G", 0.1),
-    "A": ("4", 0.05),
-    "4": ("A", 0.05),
-    "7": ("T", 0.05),
-    "J": ("3", 0.02),
-    "U": ("0", 0.02),
+_LOOKALIKE: dict[str, tuple[tuple[str, float], ...]] = {
+    "O": (("0", 0.5),),
+    "0": (("O", 0.5), ("D", 0.2), ("Q", 0.05)),
+    "D": (("0", 0.2),),
+    "Q": (("0", 0.1),),
+    "U": (("0", 0.02),),
+    "I": (("1", 0.3),),
+    "1": (("I", 0.3), ("L", 0.05), ("T", 0.05)),
+    "L": (("1", 0.05),),
+    "T": (("1", 0.05), ("7", 0.05)),
+    "Z": (("2", 0.2),),
+    "2": (("Z", 0.2),),
+    "B": (("8", 0.2),),
+    "8": (("B", 0.2),),
+    "S": (("5", 0.2),),
+    "5": (("S", 0.2),),
+    "G": (("6", 0.1),),
+    "6": (("G", 0.1),),
+    "A": (("4", 0.05),),
+    "4": (("A", 0.05),),
+    "7": (("T", 0.05),),
+    "J": (("3", 0.02),),
 }
 
 
@@ -78,11 +78,16 @@ def _vanity(region: str, lengths: range, weight: float) -> list[PlateFormat]:
     return [PlateFormat(region, "A" * n, weight, vanity=True) for n in lengths]
 
 
+# Prior of a personalised plate of any letters and digits: low, since it fits anything,
+# yet above an unmatched read so that a clean all-letter read can stand.
+VANITY_WEIGHT = 0.03
+
 # Formats currently issued or common on the road. Weights are relative within a region.
 _US_COMMON: list[tuple[str, float]] = [
     ("LLLNNNN", 1.0),  # NY, TX, PA, GA, MI, OH, NC, VA, WA, ...
     ("NLLLNNN", 1.0),  # CA
     ("LLNLNL", 1.0),  # fleet / dealer series (AB1C2D), the commonest in our US photos
+    ("LLNLNN", 0.3),
     ("LLLNNN", 0.8),
     ("NNNLLL", 0.6),
     ("NNLNLL", 0.4),
@@ -108,9 +113,9 @@ for _a in (1, 2, 3):
             if _a + _b + _c <= 8:
                 # German formats cover almost any letters-then-digits string: keep their
                 # weight modest so they do not outvote a specific format elsewhere.
-                _DE.append(("L" * (_a + _b) + "N" * _c, 0.4 if _c >= 2 else 0.2))
-                if _a + _b + _c < 8:
-                    _DE.append(("L" * (_a + _b) + "N" * _c + "L", 0.05))  # E/H suffix
+                # (The E/H suffix of electric and historic cars is left out: a letter
+                # class would let any trailing letter through.)
+                _DE.append(("L" * (_a + _b) + "N" * _c, 0.3 if _c >= 2 else 0.1))
 
 _PL = [
     ("LLNNNNN", 0.6),
@@ -126,8 +131,10 @@ _PL = [
     ("LLLLNNN", 0.2),
 ]
 
+# Dutch side codes: thirteen patterns that between them fit most 6-character strings,
+# so each weighs little outside a request for "nl".
 _NL = [
-    (p, 0.5)
+    (p, 0.3)
     for p in (
         "LLNNNN",
         "NNNNLL",
@@ -146,18 +153,18 @@ _NL = [
 ]
 
 FORMATS: dict[str, list[PlateFormat]] = {
-    "us": _fmts("us", _US_COMMON) + _vanity("us", range(2, 9), 0.08),
+    "us": _fmts("us", _US_COMMON) + _vanity("us", range(2, 9), VANITY_WEIGHT),
     "us-ca": _fmts("us-ca", [("NLLLNNN", 1.0), ("LLLNNN", 0.2), ("NNNLLL", 0.2)])
-    + _vanity("us-ca", range(2, 8), 0.08),
+    + _vanity("us-ca", range(2, 8), VANITY_WEIGHT),
     "us-ny": _fmts("us-ny", [("LLLNNNN", 1.0), ("LLLNNN", 0.2), ("NNNLLL", 0.2)])
-    + _vanity("us-ny", range(2, 9), 0.08),
+    + _vanity("us-ny", range(2, 9), VANITY_WEIGHT),
     "us-tx": _fmts("us-tx", [("LLLNNNN", 1.0), ("LLNLNNN", 0.4), ("LLLNNN", 0.2)])
-    + _vanity("us-tx", range(2, 8), 0.08),
+    + _vanity("us-tx", range(2, 8), VANITY_WEIGHT),
     "us-fl": _fmts("us-fl", [("LLLLNN", 1.0), ("LNNNLL", 0.8), ("NNNLLL", 0.5), ("LLLNLL", 0.5)])
-    + _vanity("us-fl", range(2, 8), 0.08),
-    "us-pa": _fmts("us-pa", [("LLLNNNN", 1.0)]) + _vanity("us-pa", range(2, 9), 0.08),
+    + _vanity("us-fl", range(2, 8), VANITY_WEIGHT),
+    "us-pa": _fmts("us-pa", [("LLLNNNN", 1.0)]) + _vanity("us-pa", range(2, 9), VANITY_WEIGHT),
     "us-il": _fmts("us-il", [("LLNNNNN", 1.0), ("LNNNNNN", 0.5)])
-    + _vanity("us-il", range(2, 8), 0.08),
+    + _vanity("us-il", range(2, 8), VANITY_WEIGHT),
     "gb": _fmts("gb", [("LLNNLLL", 1.0), ("LNNNLLL", 0.3), ("LLLNNNL", 0.2)]),
     "de": _fmts("de", _DE),
     "fr": _fmts("fr", [("LLNNNLL", 1.0), ("NNNLLLNN", 0.3), ("NNNNLLNN", 0.2), ("NNNLLNN", 0.2)]),
@@ -166,6 +173,7 @@ FORMATS: dict[str, list[PlateFormat]] = {
     "nl": _fmts("nl", _NL),
     "pl": _fmts("pl", _PL),
     "cz": _fmts("cz", [("NLNNNNN", 1.0), ("NLLNNNN", 0.4)]),
+    "sk": _fmts("sk", [("LLNNNLL", 1.0)]),
     "br": _fmts("br", [("LLLNNNN", 1.0), ("LLLNLNN", 1.0)]),
     "mx": _fmts("mx", [("LLLNNNN", 1.0), ("LLLNNNL", 0.8), ("NNNLLL", 0.3), ("LLNNNNN", 0.3)]),
 }
@@ -175,9 +183,16 @@ FORMATS: dict[str, list[PlateFormat]] = {
 DEFAULT_REGION = "us"
 _REGION_ORDER = list(FORMATS)
 
+# Weight of a US state's own formats when no region is requested.
+STATE_WEIGHT = 0.5
+
+# With regions requested, other regions' formats still count (a foreign car) at this
+# fraction of their weight.
+FOREIGN_WEIGHT = 0.25
+
 # A read that matches no format at all (only possible without strict_region).
-UNMATCHED_WEIGHT = 0.03
-# Dropping a character at either end (an emblem, a county badge, a frame screw read as a
+UNMATCHED_WEIGHT = 0.02
+# Leaving out a character of the line (an emblem, a county badge, a frame screw read as a
 # character) costs this factor, so it only wins when it turns a non-format read into one.
 DROP_EDGE_COST = 0.15
 
@@ -186,14 +201,18 @@ def known_regions() -> list[str]:
     return list(FORMATS)
 
 
-def formats_for(regions: Sequence[str]) -> list[PlateFormat]:
+def formats_for(regions: Sequence[str]) -> tuple[PlateFormat, ...]:
     """The formats of the requested regions; "us" also covers its states and vice versa.
 
     Unknown region codes contribute nothing (callers pass the API's full country list).
     """
+    return _formats_for(tuple(r.lower() for r in regions))
+
+
+@cache
+def _formats_for(regions: tuple[str, ...]) -> tuple[PlateFormat, ...]:
     out: list[PlateFormat] = []
-    for region in regions:
-        code = region.lower()
+    for code in regions:
         if code in FORMATS:
             out.extend(FORMATS[code])
         if code.startswith("us-") and code not in FORMATS:
@@ -203,21 +222,73 @@ def formats_for(regions: Sequence[str]) -> list[PlateFormat]:
             out.extend(
                 PlateFormat(code, f.pattern, f.weight * 0.5, f.vanity) for f in FORMATS["us"]
             )
-    return out
+    return tuple(out)
 
 
 @cache
 def _all_formats() -> tuple[PlateFormat, ...]:
-    return tuple(f for fs in FORMATS.values() for f in fs)
+    """Every region's formats, for reads with no region requested.
+
+    A US state is a small part of the plates on the road: its own formats count half
+    (as the generic "us" list has them at their national weight).
+    """
+    return tuple(
+        _scaled(f, STATE_WEIGHT) if "-" in f.region else f for fs in FORMATS.values() for f in fs
+    )
+
+
+def signature(text: str) -> str:
+    """The class pattern of a string: "AB123CD" -> "LLNNNLL"."""
+    return "".join("N" if c.isdigit() else "L" for c in text)
 
 
 def matches(text: str, fmt: PlateFormat) -> bool:
     if len(text) != len(fmt):
         return False
-    for ch, cls in zip(text, fmt.pattern, strict=True):
-        if (cls == "N" and not ch.isdigit()) or (cls == "L" and not ch.isalpha()):
-            return False
-    return True
+    return all(
+        cls == "A" or cls == sig for cls, sig in zip(fmt.pattern, signature(text), strict=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Formats under consideration, looked up by a string's class signature."""
+
+    by_signature: dict[str, tuple[PlateFormat, ...]]
+    vanity_by_length: dict[int, tuple[PlateFormat, ...]]
+    patterns_by_length: dict[int, tuple[str, ...]]
+    pooled: bool  # no region requested: every country competes
+
+    def matching(self, text: str) -> tuple[PlateFormat, ...]:
+        return self.by_signature.get(signature(text), ()) + self.vanity_by_length.get(len(text), ())
+
+
+@cache
+def _index(regions: tuple[str, ...], strict: bool) -> _Index:
+    if not regions:
+        considered: Sequence[PlateFormat] = _all_formats()
+    elif strict:
+        considered = _formats_for(regions)
+    else:
+        # Other regions' formats still count (a foreign car), at a fraction of the weight.
+        others = (_scaled(f, FOREIGN_WEIGHT) for f in _all_formats())
+        considered = [*_formats_for(regions), *others]
+    by_sig: dict[str, list[PlateFormat]] = {}
+    vanity: dict[int, list[PlateFormat]] = {}
+    for f in considered:
+        if f.vanity:
+            vanity.setdefault(len(f), []).append(f)
+        else:
+            by_sig.setdefault(f.pattern, []).append(f)
+    lengths: dict[int, set[str]] = {}
+    for pattern in by_sig:
+        lengths.setdefault(len(pattern), set()).add(pattern)
+    return _Index(
+        {k: tuple(v) for k, v in by_sig.items()},
+        {k: tuple(v) for k, v in vanity.items()},
+        {k: tuple(sorted(v)) for k, v in lengths.items()},
+        pooled=not regions,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,10 +297,13 @@ class Choice:
     ocr: float  # product of the chosen characters' probabilities
     fmt: PlateFormat | None  # best matching format among those considered (None: none)
     prior: float  # that format's weight (x region preference), or UNMATCHED_WEIGHT
-    dropped: int  # characters dropped at the ends
+    dropped: int  # characters of the OCR line left out
+    pooled: float | None = None  # rank pooled over several reads of the line (see merge)
 
     @property
     def rank(self) -> float:
+        if self.pooled is not None:
+            return self.pooled
         return self.ocr * self.prior * (DROP_EDGE_COST**self.dropped)
 
 
@@ -237,25 +311,39 @@ def _floored(probs: npt.NDArray[np.float32], text: str) -> npt.NDArray[np.float3
     """Give each character's look-alike of the other class its floor probability."""
     out = probs.copy()
     for i, ch in enumerate(text):
-        alt = _LOOKALIKE.get(ch)
-        if alt is not None:
-            j = ALPHABET.index(alt[0])
-            out[i, j] = max(out[i, j], alt[1] * out[i, ALPHABET.index(ch)])
+        read = out[i, ALPHABET.index(ch)]
+        for alt, floor in _LOOKALIKE.get(ch, ()):
+            j = ALPHABET.index(alt)
+            out[i, j] = max(out[i, j], floor * read)
+    return out
+
+
+# Below this a character is not an alternative but noise (the model gives every symbol
+# ~1e-6); a format needing it does not fit the read.
+_MIN_CHAR_PROB = 1e-3
+
+
+def _best_by_class(probs: npt.NDArray[np.float32]) -> dict[str, list[tuple[str, float]]]:
+    """Per position, the likeliest letter and the likeliest digit (and either)."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for cls, mask in _CLASS_MASK.items():
+        masked = np.where(mask, probs, 0.0)
+        idx = masked.argmax(axis=1)
+        out[cls] = [(ALPHABET[j], float(masked[i, j])) for i, j in enumerate(idx)]
     return out
 
 
 def _best_for_pattern(
-    probs: npt.NDArray[np.float32], pattern: str
+    by_class: dict[str, list[tuple[str, float]]], pattern: str
 ) -> tuple[str, float] | None:
+    """The likeliest string of `pattern`, or None if a position has no plausible character."""
     chars = []
     score = 1.0
-    for row, cls in zip(probs, pattern, strict=True):
-        masked = np.where(_CLASS_MASK[cls], row, 0.0)
-        j = int(masked.argmax())
-        p = float(masked[j])
-        if p <= 0.0:
+    for i, cls in enumerate(pattern):
+        ch, p = by_class[cls][i]
+        if p < _MIN_CHAR_PROB:
             return None
-        chars.append(ALPHABET[j])
+        chars.append(ch)
         score *= p
     return "".join(chars), score
 
@@ -273,29 +361,24 @@ def _kbest(probs: npt.NDArray[np.float32], k: int) -> list[tuple[str, float]]:
     return beams
 
 
-def _prior(
-    text: str, formats: Sequence[PlateFormat], pooled: bool
-) -> tuple[PlateFormat | None, float]:
+def _prior(text: str, index: _Index) -> tuple[PlateFormat | None, float]:
     """The best matching format and the prior weight of `text`.
 
-    pooled (no region requested): a format issued in several countries is likelier a
-    priori than one issued in a single country, so the weights of the best format of
-    each country add up (US states count as the US).
+    pooled (no region requested): a format issued in several countries is a little
+    likelier a priori than one issued in a single country.
     """
     best: PlateFormat | None = None
     weight = 0.0
-    per_country: dict[str, float] = {}
-    for f in formats:
-        if not matches(text, f):
-            continue
+    countries: set[str] = set()
+    for f in index.matching(text):
         if f.weight > weight:
             best, weight = f, f.weight
-        country = f.region.split("-")[0]
-        per_country[country] = max(per_country.get(country, 0.0), f.weight)
-    if pooled and best is not None and not best.weak:
+        if not f.weak:
+            countries.add(f.region.split("-")[0])
+    if index.pooled and best is not None and not best.weak:
         # A small bonus only: summing outright lets the catch-all formats of Germany,
         # the Netherlands and Poland outvote a specific US format.
-        weight += 0.05 * (len(per_country) - 1)
+        weight += 0.05 * (len(countries) - 1)
     return best, weight
 
 
@@ -311,38 +394,42 @@ def choose(
     """Rank plate strings for one OCR line, best first; [] when nothing qualifies.
 
     `text` is the OCR's best path (upper case) and `probs` its len(text) x 36
-    distributions over ALPHABET.
+    distributions over ALPHABET. Candidates: the k likeliest strings, the best string
+    for every format of the right length, each also with one end character dropped.
     """
-    preferred = formats_for(regions)
-    # Other regions' formats still count (a foreign car), at a fraction of the weight.
-    others = [] if strict or not regions else _all_formats()
-    if not regions:
-        considered: Sequence[PlateFormat] = _all_formats()
-    elif strict:
-        considered = preferred
-    else:
-        considered = [*preferred, *(_scaled(f, 0.25) for f in others)]
+    strict = strict and bool(regions)
+    index = _index(tuple(r.lower() for r in regions), strict)
     patterns = _compile(tuple(text_formats))
 
     floored = _floored(probs, text)
-    spans: list[tuple[int, int]] = [(0, len(text))]
-    if len(text) >= 5:
-        spans += [(1, len(text)), (0, len(text) - 1)]
-    if len(text) >= 6:
-        spans.append((1, len(text) - 1))
+    n = len(text)
+    # Which characters to keep: all; all but one at an end (an emblem, a badge, a screw
+    # beside the text); both ends; all but one inside (a state emblem between the
+    # groups, as on Washington plates "AB1 * C2D").
+    keeps: list[list[int]] = [list(range(n))]
+    if n >= 5:
+        keeps += [list(range(1, n)), list(range(n - 1))]
+    if n >= 6:
+        keeps.append(list(range(1, n - 1)))
+        keeps += [[j for j in range(n) if j != i] for i in range(2, n - 2)]
 
     seen: dict[str, Choice] = {}
-    for start, end in spans:
-        sub = floored[start:end]
-        dropped = start + (len(text) - end)
-        strings: list[tuple[str, float]] = _kbest(sub, max(top_k, 4))
-        lengths = {f.pattern for f in considered if len(f) == len(sub) and not f.vanity}
-        for pattern in lengths:
-            best = _best_for_pattern(sub, pattern)
+    for keep in keeps:
+        sub = floored[keep]
+        dropped = n - len(keep)
+        # The full line offers the caller's top_k alternatives; a line with a character
+        # left out only needs its few best (it wins through a format, if at all).
+        strings: list[tuple[str, float]] = _kbest(sub, max(top_k, 4) if not dropped else 3)
+        patterns_here = index.patterns_by_length.get(len(sub), ())
+        by_class = _best_by_class(sub) if patterns_here else {}
+        for pattern in patterns_here:
+            best = _best_for_pattern(by_class, pattern)
             if best is not None:
                 strings.append(best)
         for s, ocr in strings:
-            fmt, weight = _prior(s, considered, pooled=not regions)
+            if s in seen and seen[s].dropped <= dropped and seen[s].ocr >= ocr:
+                continue
+            fmt, weight = _prior(s, index)
             if patterns:
                 if any(p.fullmatch(s.lower()) for p in patterns):
                     weight = max(weight, 1.0)
@@ -365,21 +452,25 @@ def choose(
 def merge(rankings: Sequence[Sequence[Choice]], top_k: int = 10) -> list[Choice]:
     """Pool the rankings of several reads of the same line (differently cropped).
 
-    A string's OCR probability becomes its mean over the reads (0 where a read did not
-    propose it), so a string both reads agree on beats one a single read liked a bit more.
+    A string's OCR probability and rank become their means over the reads (0 where a read
+    did not propose it), so a string both reads agree on beats one a single read liked a
+    bit more, and a string one read got whole beats the same string another read only
+    reached by dropping a character.
     """
     if len(rankings) == 1:
         return list(rankings[0])[:top_k]
-    total: dict[str, float] = {}
+    ocr: dict[str, float] = {}
+    rank: dict[str, float] = {}
     best: dict[str, Choice] = {}
     for ranking in rankings:
         for c in ranking:
-            total[c.text] = total.get(c.text, 0.0) + c.ocr
+            ocr[c.text] = ocr.get(c.text, 0.0) + c.ocr
+            rank[c.text] = rank.get(c.text, 0.0) + c.rank
             if c.text not in best or c.rank > best[c.text].rank:
                 best[c.text] = c
     n = len(rankings)
     pooled = [
-        Choice(t, total[t] / n, c.fmt, c.prior, c.dropped) for t, c in best.items()
+        Choice(t, ocr[t] / n, c.fmt, c.prior, c.dropped, rank[t] / n) for t, c in best.items()
     ]
     pooled.sort(key=lambda c: c.rank, reverse=True)
     return pooled[:top_k]
@@ -400,33 +491,41 @@ def _compile(text_formats: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(out)
 
 
-def region_of(
-    text: str, regions: Sequence[str] = (), strict: bool = False
-) -> tuple[str, float]:
+def region_of(text: str, regions: Sequence[str] = (), strict: bool = False) -> tuple[str, float]:
     """(region code, score) for a final plate string.
 
-    Score: the matching formats' weights of the winning region over the sum across
-    regions, so a format unique to one region (Mercosul LLLNLNN) scores high and a
-    shared one (LLLNNNN: br, us, mx, pl) scores lower.
+    Score: the winning region's best matching weight over the sum across regions, so a
+    format unique to one region (Mercosul LLLNLNN) scores high and a shared one
+    (LLLNNNN: br, us, mx, pl) lower. Vanity formats fit anything: they only count when
+    no regular format matches. Requested regions come first; a read matching none of
+    them is scored against all regions (unless strict), and failing that gets the first
+    requested region (or DEFAULT_REGION) with a low score.
     """
-    candidates = formats_for(regions) if regions else list(_all_formats())
-    per_region: dict[str, float] = {}
-    for f in candidates:
-        if matches(text, f):
-            per_region[f.region] = max(per_region.get(f.region, 0.0), f.weight)
-    if not per_region and regions and not strict:
-        return region_of(text)
-    if not per_region:
-        code = regions[0].lower() if regions else DEFAULT_REGION
-        return code, 0.1
-    order = {r.lower(): i for i, r in enumerate(regions)} if regions else {}
-    code = max(
-        per_region,
-        key=lambda r: (per_region[r], -order.get(r, len(order)), -_REGION_ORDER.index(r)
-                       if r in _REGION_ORDER else -len(_REGION_ORDER)),
-    )
-    total = sum(per_region.values())
-    return code, round(per_region[code] / total, 3)
+    scored = _region_scores(text, formats_for(regions) if regions else _all_formats())
+    if scored is None and regions and not strict:
+        scored = _region_scores(text, _all_formats())
+    if scored is None:
+        return (regions[0].lower() if regions else DEFAULT_REGION), 0.1
+    order = [r.lower() for r in regions] + _REGION_ORDER
+
+    def preference(region: str) -> tuple[float, int]:
+        # Ties go to the caller's order, then to FORMATS order.
+        position = order.index(region) if region in order else len(order)
+        return scored[region], -position
+
+    code = max(scored, key=preference)
+    return code, round(scored[code] / sum(scored.values()), 3)
+
+
+def _region_scores(text: str, candidates: Sequence[PlateFormat]) -> dict[str, float] | None:
+    for allow_vanity in (False, True):
+        per_region: dict[str, float] = {}
+        for f in candidates:
+            if f.vanity == allow_vanity and matches(text, f):
+                per_region[f.region] = max(per_region.get(f.region, 0.0), f.weight)
+        if per_region:
+            return per_region
+    return None
 
 
 def plausible_vanity(text: str) -> bool:

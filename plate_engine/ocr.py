@@ -17,15 +17,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 
 from .decode import Image
+from .models import Model
 
 FloatArray = npt.NDArray[np.float32]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _HEIGHT = 48
 _MAX_WIDTH = 480  # 10:1, longer than any single-line plate
+# Narrowest batch: lines are padded to at least this width (PP-OCR pads to 320).
+MIN_BATCH_WIDTH = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +43,11 @@ class LineRead:
 
 
 class LineRecognizer:
-    """Batched CTC recognition. `session.run` is thread-safe; the rest keeps no state."""
+    """Batched CTC recognition; keeps no per-call state (safe to share between threads)."""
 
-    def __init__(self, session: ort.InferenceSession) -> None:
-        self._session = session
-        self._input = session.get_inputs()[0].name
-        meta = session.get_modelmeta().custom_metadata_map
+    def __init__(self, model: Model) -> None:
+        self._model = model
+        meta = model.metadata
         vocab = ["<blank>", *meta["character"].splitlines(), " "]
         self._vocab = vocab
         # Column of each plate character in the 37-class folding; -1: folded into blank.
@@ -69,14 +70,13 @@ class LineRecognizer:
         # Batches of similar width waste little padding; 8 lines keep the batch tensor small.
         for start in range(0, len(crops), 8):
             idx = order[start : start + 8]
-            bw = max(widths[i] for i in idx)
+            bw = max(MIN_BATCH_WIDTH, *(widths[i] for i in idx))
+            # PP-OCR pads with 0 after normalising to -1..1 (mid grey), as in training.
             batch = np.zeros((len(idx), 3, _HEIGHT, bw), dtype=np.float32)
             for j, i in enumerate(idx):
                 resized = cv2.resize(crops[i], (widths[i], _HEIGHT), interpolation=cv2.INTER_LINEAR)
-                batch[j, :, :, : widths[i]] = resized.transpose(2, 0, 1)
-            batch *= 2 / 255.0
-            batch -= 1.0
-            probs = self._session.run(None, {self._input: batch})[0]
+                batch[j, :, :, : widths[i]] = resized.transpose(2, 0, 1) * (2 / 255.0) - 1.0
+            probs = self._model.run(batch)
             steps = probs.shape[1]
             for j, i in enumerate(idx):
                 own = max(1, math.ceil(steps * widths[i] / bw))
@@ -123,15 +123,50 @@ class LineRecognizer:
         )
 
 
-# Cyrillic and Greek capitals drawn like Latin ones: the multilingual model often picks
-# them on a plate ("І" for "I", "О" for "O"), and they must count as the Latin letter.
-_HOMOGLYPHS = dict(
-    zip(
-        "АВЕКМНОРСТУХІЈЅаеорсухіјѕΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-        "ABEKMHOPCTYXIJSAEOPCYXIJSABEZHIKMNOPTYX",
-        strict=True,
-    )
-)
+# Cyrillic and Greek letters drawn like Latin ones (code points, to keep the source
+# unambiguous): the multilingual model often picks them on a plate (Cyrillic I for I,
+# Cyrillic O for O), and they must count as the Latin letter.
+_HOMOGLYPHS: dict[str, str] = {
+    chr(0x0410): "A",
+    chr(0x0412): "B",
+    chr(0x0415): "E",
+    chr(0x041A): "K",
+    chr(0x041C): "M",
+    chr(0x041D): "H",
+    chr(0x041E): "O",
+    chr(0x0420): "P",
+    chr(0x0421): "C",
+    chr(0x0422): "T",
+    chr(0x0423): "Y",
+    chr(0x0425): "X",
+    chr(0x0406): "I",
+    chr(0x0408): "J",
+    chr(0x0405): "S",
+    chr(0x0430): "A",
+    chr(0x0435): "E",
+    chr(0x043E): "O",
+    chr(0x0440): "P",
+    chr(0x0441): "C",
+    chr(0x0443): "Y",
+    chr(0x0445): "X",
+    chr(0x0456): "I",
+    chr(0x0458): "J",
+    chr(0x0455): "S",
+    chr(0x0391): "A",
+    chr(0x0392): "B",
+    chr(0x0395): "E",
+    chr(0x0396): "Z",
+    chr(0x0397): "H",
+    chr(0x0399): "I",
+    chr(0x039A): "K",
+    chr(0x039C): "M",
+    chr(0x039D): "N",
+    chr(0x039F): "O",
+    chr(0x03A1): "P",
+    chr(0x03A4): "T",
+    chr(0x03A5): "Y",
+    chr(0x03A7): "X",
+}
 
 
 def _latin(ch: str) -> str:
@@ -139,7 +174,7 @@ def _latin(ch: str) -> str:
     if len(ch) != 1:
         return ""
     ch = _HOMOGLYPHS.get(ch, ch)
-    ch = unicodedata.normalize("NFKC", ch).upper()  # fullwidth Ａ, ０ and the like
+    ch = unicodedata.normalize("NFKC", ch).upper()  # fullwidth letters and digits
     return ch if len(ch) == 1 and ch in ALPHABET else ""
 
 

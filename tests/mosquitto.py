@@ -49,8 +49,14 @@ class Mosquitto:
     """
 
     def __init__(
-        self, *, port: int | None = None, persistence: bool = False, log: bool = False
+        self,
+        *,
+        port: int | None = None,
+        persistence: bool = False,
+        log: bool = False,
+        tls: tuple[Path, Path, Path] | None = None,
     ) -> None:
+        """`tls`: (CA file, server certificate, server key) to listen with TLS only."""
         binary = find_mosquitto()
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed")
@@ -70,11 +76,24 @@ class Mosquitto:
             "max_inflight_messages 0",
             "log_dest stderr" if log else "log_type none",
         ]
+        if tls is not None:
+            cafile, certfile, keyfile = tls
+            lines += [f"cafile {cafile}", f"certfile {certfile}", f"keyfile {keyfile}"]
+        if os.geteuid() == 0:
+            # Started as root, mosquitto drops to the `mosquitto` user, which cannot
+            # write its database into our private temporary directory.
+            lines.append("user root")
         self.config_path.write_text("\n".join(lines) + "\n")
 
     @property
     def host(self) -> str:
         return "127.0.0.1"
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("mosquitto is not running")
+        return self._process.pid
 
     @property
     def running(self) -> bool:
@@ -92,9 +111,11 @@ class Mosquitto:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"mosquitto exited with {self._process.returncode}")
-            with contextlib.suppress(OSError):
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), timeout=0.2),
+            ):
+                return
             time.sleep(0.02)
         self.stop()
         raise TimeoutError(f"mosquitto did not accept connections on {self.port}")

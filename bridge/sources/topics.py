@@ -71,7 +71,7 @@ class SnapshotTopicSource:
         def handle(message: InMessage) -> None:
             camera = config.camera or message.topic.split("/")[index or 0]
             try:
-                self._submit(config, camera, message)
+                self._submit(config, _camera(camera), message)
             except PayloadError as err:
                 self._metrics.inc("payload_errors")
                 self._pipeline.error(

@@ -77,7 +77,8 @@ class PlateRecognizerCoordinator(DataUpdateCoordinator[Usage]):
             # A server refusing even the statistics for lack of credits is still up.
             self.reachability.succeeded()
             async_set_no_credits_issue(self.hass, self.config_entry, True)
-            previous = self.data
+            # `data` is None until the first refresh, whatever its annotation says.
+            previous: Usage | None = self.data
             if previous is None:
                 return Usage(calls=0, total=0)
             return replace(previous, calls=previous.total or previous.calls)
@@ -106,9 +107,7 @@ class PlateRecognizerCoordinator(DataUpdateCoordinator[Usage]):
     def note_read(self, response: ReadResponse) -> None:
         """Count a successful lookup without another request."""
         async_set_no_credits_issue(self.hass, self.config_entry, False)
-        current = self.data
-        if current is None:  # pragma: no cover - the first refresh happens before any read
-            return
+        current = self.data  # set: the first refresh happens before any read
         if response.usage is not None:  # on-premise answers carry the counters
             usage = replace(
                 current,
@@ -122,5 +121,5 @@ class PlateRecognizerCoordinator(DataUpdateCoordinator[Usage]):
     def note_no_credits(self) -> None:
         async_set_no_credits_issue(self.hass, self.config_entry, True)
         current = self.data
-        if current is not None and current.total is not None:
+        if current.total is not None:
             self.async_set_updated_data(replace(current, calls=current.total))

@@ -116,6 +116,14 @@ def subscriber(mosquitto: Mosquitto) -> Iterator[Subscriber]:
     sub.stop()
 
 
+async def until(predicate: Any, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
 def publish(broker: Mosquitto, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
     """Publish one message with QoS 1 and wait for the broker's acknowledgement."""
     client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bridge.conftest import Subscriber, make_config, publish, running
+from tests.bridge.conftest import Subscriber, make_config, publish, running, until
 from tests.bridge.test_service import json_snapshot
 from tests.fake_api.images import jpeg_bytes
 from tests.fake_api.server import FakePlateRecognizer
@@ -32,18 +32,13 @@ def folder_source(path: Path) -> dict[str, Any]:
     }
 
 
-async def until(predicate: Any, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
+@pytest.mark.slow
 async def test_reconnects_and_resubscribes_after_broker_restart(
     fake_onprem: FakePlateRecognizer, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    config = make_config(tmp_path, mosquitto, fake_onprem.url, pipeline={"cooldown": 0, "metrics_interval": 0})
+    config = make_config(
+        tmp_path, mosquitto, fake_onprem.url, pipeline={"cooldown": 0, "metrics_interval": 0}
+    )
     async with running(config) as service:
         sub = Subscriber(mosquitto, ("pb/#",)).start()
         try:
@@ -63,15 +58,19 @@ async def test_reconnects_and_resubscribes_after_broker_restart(
     assert statuses.count(b"online") >= 2  # announced again after reconnecting
 
 
+@pytest.mark.slow
 async def test_results_wait_on_disk_while_the_broker_is_away(
     fake_onprem: FakePlateRecognizer, mosquitto_persistent: Mosquitto, tmp_path: Path
 ) -> None:
     broker = mosquitto_persistent
     inbox = tmp_path / "ftp"
     config = make_config(
-        tmp_path, broker, fake_onprem.url,
-        sources=folder_source(inbox), pipeline={"cooldown": 0, "metrics_interval": 0},
-    )  # fmt: skip
+        tmp_path,
+        broker,
+        fake_onprem.url,
+        sources=folder_source(inbox),
+        pipeline={"cooldown": 0, "metrics_interval": 0},
+    )
     sub = Subscriber(broker, ("pb/+/plate",), client_id="watcher", persistent=True).start()
     try:
         async with running(config) as service:
@@ -83,21 +82,25 @@ async def test_results_wait_on_disk_while_the_broker_is_away(
             assert len(service.outbox) >= 15  # 3 messages per read, on disk
             assert not list(inbox.iterdir())  # the files were read and deleted
             await asyncio.to_thread(broker.start)
-            await until(lambda: len(service.outbox) == 0)
+            await until(lambda: service.link.backlog == 0)
             events = await sub.wait_for("pb/ftp/plate", 5)
     finally:
         sub.stop()
     assert sorted(e.json()["source_event_id"] for e in events) == [f"car{n}.jpg" for n in range(5)]
 
 
+@pytest.mark.slow
 async def test_outbox_survives_a_bridge_restart(
     fake_onprem: FakePlateRecognizer, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     inbox = tmp_path / "ftp"
     config = make_config(
-        tmp_path, mosquitto, fake_onprem.url,
-        sources=folder_source(inbox), pipeline={"cooldown": 0, "metrics_interval": 0},
-    )  # fmt: skip
+        tmp_path,
+        mosquitto,
+        fake_onprem.url,
+        sources=folder_source(inbox),
+        pipeline={"cooldown": 0, "metrics_interval": 0},
+    )
     mosquitto.stop()
     from bridge.service import BridgeService
 
@@ -113,7 +116,7 @@ async def test_outbox_survives_a_bridge_restart(
     try:
         async with running(config) as second:
             events = await sub.wait_for("pb/ftp/plate")
-            await until(lambda: len(second.outbox) == 0)
+            await until(lambda: second.link.backlog == 0)
     finally:
         sub.stop()
     assert events[0].json()["source_event_id"] == "gate.jpg"
@@ -124,12 +127,17 @@ def _write_config(path: Path, broker: Mosquitto, api_url: str, state: Path) -> N
     path.write_text(
         yaml.safe_dump(
             {
-                "mqtt": {"host": broker.host, "port": broker.port, "base_topic": "pb",
-                         "client_id": "subprocess-bridge", "keepalive": 5},
+                "mqtt": {
+                    "host": broker.host,
+                    "port": broker.port,
+                    "base_topic": "pb",
+                    "client_id": "subprocess-bridge",
+                    "keepalive": 5,
+                },
                 "api": {"url": api_url},
                 "sources": {"snapshot_topics": [{"topic": "pb/{camera}/snapshot"}]},
                 "storage": {"path": str(state)},
-            }  # fmt: skip
+            }
         )
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.bridge.conftest import Subscriber, make_config, publish, running
+from tests.bridge.conftest import Subscriber, make_config, publish, running, until
 from tests.fake_api.constants import NO_CREDITS_BODY
 from tests.fake_api.images import jpeg_bytes, png_bytes
 from tests.fake_api.server import FakePlateRecognizer
@@ -20,16 +21,41 @@ from tests.mosquitto import Mosquitto
 
 # Every key of a plate event (docs/bridge.md, "Plate event").
 EVENT_KEYS = {
-    "v", "id", "camera", "source", "source_event_id", "label", "time", "read_time",
-    "plate", "score", "dscore", "candidates", "region", "box", "vehicle", "make", "model",
-    "make_model_score", "color", "color_score", "orientation", "orientation_score",
-    "watchlist", "snapshot", "extra",
-}  # fmt: skip
+    "v",
+    "id",
+    "camera",
+    "source",
+    "source_event_id",
+    "label",
+    "time",
+    "read_time",
+    "plate",
+    "score",
+    "dscore",
+    "candidates",
+    "region",
+    "box",
+    "vehicle",
+    "make",
+    "model",
+    "make_model_score",
+    "color",
+    "color_score",
+    "orientation",
+    "orientation_score",
+    "watchlist",
+    "snapshot",
+    "extra",
+}
 ERROR_KEYS = {"v", "time", "kind", "message", "camera", "source", "source_event_id", "retryable"}
 
 
-def plate_result(plate: str, box: tuple[int, int, int, int] = (143, 481, 282, 575), score: float = 0.9,
-                 candidates: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+def plate_result(
+    plate: str,
+    box: tuple[int, int, int, int] = (143, 481, 282, 575),
+    score: float = 0.9,
+    candidates: tuple[str, ...] = (),
+) -> dict[str, Any]:
     xmin, ymin, xmax, ymax = box
     return {
         "box": {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax},
@@ -84,8 +110,11 @@ async def test_snapshot_topic_publishes_documented_event(
     assert event["box"] == {"xmin": 143, "ymin": 481, "xmax": 282, "ymax": 575}
     assert event["vehicle"]["type"] == "Sedan"
     assert (event["make"], event["model"], event["color"], event["orientation"]) == (
-        "Riley", "RMF", "black", "Front",
-    )  # fmt: skip
+        "Riley",
+        "RMF",
+        "black",
+        "Front",
+    )
     assert event["watchlist"]["name"] == "Our car"
     assert event["watchlist"]["owner"] == "Alice"
     assert event["watchlist"]["tags"] == ["gate"]
@@ -155,9 +184,14 @@ async def test_json_payloads_and_errors(
     finally:
         await runner.cleanup()
     events = [m.json() for m in subscriber.on("pb/plates")]
-    assert [(e["camera"], e["source_event_id"]) for e in events if e["source_event_id"].startswith("evt")] == [
-        ("a", "evt-1"), ("a", "evt-2"),
-    ]  # fmt: skip
+    assert [
+        (e["camera"], e["source_event_id"])
+        for e in events
+        if e["source_event_id"].startswith("evt")
+    ] == [
+        ("a", "evt-1"),
+        ("a", "evt-2"),
+    ]
     assert events[0]["time"] == "2024-05-01T10:00:00.000Z"
     assert {e["camera"] for e in events} == {"a", "b", "gate"}
     payloads = [m.json() for m in errors]
@@ -299,10 +333,13 @@ async def test_budget_guard_pauses_cloud_reads(
 ) -> None:
     async with FakePlateRecognizer(mode="cloud", total_calls=10, calls=7) as fake:
         config = make_config(
-            tmp_path, mosquitto, fake.url, token="test-token",
+            tmp_path,
+            mosquitto,
+            fake.url,
+            token="test-token",
             api={"budget_reserve": 1, "lookups_per_second": 100},
             pipeline={"cooldown": 0, "metrics_interval": 0},
-        )  # fmt: skip
+        )
         async with running(config) as service:
             assert fake.statistics_requests == 1
             for n in range(4):
@@ -346,8 +383,7 @@ async def test_graceful_shutdown_finishes_reads_in_flight(
     async with running(config) as service:
         publish(mosquitto, "pb/gate/snapshot", json_snapshot(id="a"))
         publish(mosquitto, "pb/gate/snapshot", json_snapshot(id="b"))
-        while not fake_onprem.requests:
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(fake_onprem.requests))
         assert not subscriber.on("pb/plates")
     # Leaving `running` stopped the service: both reads were finished and published.
     assert sorted(m.json()["source_event_id"] for m in subscriber.on("pb/plates")) == ["a", "b"]
@@ -360,10 +396,12 @@ async def test_shared_subscription_splits_the_work(
 ) -> None:
     def config(name: str) -> Any:
         return make_config(
-            tmp_path / name, mosquitto, fake_onprem.url,
+            tmp_path / name,
+            mosquitto,
+            fake_onprem.url,
             mqtt={"shared_group": "readers", "client_id": name},
             pipeline={"cooldown": 0, "metrics_interval": 0, "queue_per_camera": 20},
-        )  # fmt: skip
+        )
 
     async with running(config("one")) as one, running(config("two")) as two:
         for n in range(10):
@@ -392,3 +430,121 @@ async def test_camera_disabled_and_retained_inputs_ignored(
         assert service.metrics["skipped_camera_disabled"] == 1
     assert [e.json()["source_event_id"] for e in events] == ["live"]
     assert len(fake_onprem.requests) == 1
+
+
+async def test_metrics_and_no_plate_events(
+    fake_onprem: FakePlateRecognizer,
+    mosquitto: Mosquitto,
+    subscriber: Subscriber,
+    config_factory: Any,
+) -> None:
+    fake_onprem.responder = lambda request: []  # nothing in the picture
+    config = config_factory(
+        fake_onprem.url, pipeline={"metrics_interval": 0.2, "publish_no_plate": True}
+    )
+    async with running(config):
+        publish(mosquitto, "pb/gate/snapshot", json_snapshot(id="empty"))
+        event = (await subscriber.wait_for("pb/gate/plate"))[0].json()
+        await until(
+            lambda: any(
+                m.json()["counters"].get("reads_without_plate") for m in subscriber.on("pb/metrics")
+            )
+        )
+    assert event["plate"] is None
+    assert event["source_event_id"] == "empty"
+    assert not subscriber.on("pb/gate/state")  # the last *plate* stays the state
+    metrics = subscriber.on("pb/metrics")[-1].json()
+    assert metrics["counters"]["lookups"] == 1
+    assert metrics["gauges"]["queue_depth"] == 0
+    assert metrics["overhead"]["count"] == 1
+    assert metrics["budget"]["paused"] is None
+
+
+def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def build(subject: str, issuer: x509.Name | None, key: Any, signer: Any, ca: bool) -> Any:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = build("test CA", None, ca_key, ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build("127.0.0.1", ca.subject, key, ca_key, False)
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+@pytest.mark.slow
+async def test_tls_broker(fake_onprem: FakePlateRecognizer, tmp_path: Path) -> None:
+    cafile, certfile, keyfile = _certificates(tmp_path)
+    with Mosquitto(tls=(cafile, certfile, keyfile)) as broker:
+        config = make_config(
+            tmp_path, broker, fake_onprem.url, mqtt={"tls": {"ca_file": str(cafile)}}
+        )
+        async with running(config) as service:
+            assert service.link.connected
+        # Without our CA the server certificate is refused: never connected.
+        config = make_config(tmp_path, broker, fake_onprem.url, mqtt={"tls": {"enabled": True}})
+        from bridge.service import BridgeService
+
+        service = BridgeService(config)
+        task = asyncio.create_task(service.run(install_signals=False))
+        await asyncio.wait_for(service.started.wait(), 5)
+        assert not await service.link.wait_connected(1.5)
+        service.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_one_rate_limit_for_all_cameras(
+    fake_onprem: FakePlateRecognizer,
+    mosquitto: Mosquitto,
+    subscriber: Subscriber,
+    config_factory: Any,
+) -> None:
+    config = config_factory(
+        fake_onprem.url,
+        api={"lookups_per_second": 10, "concurrency": 4},
+        pipeline={"cooldown": 0, "metrics_interval": 0},
+    )
+    async with running(config):
+        for n in range(6):
+            publish(mosquitto, f"pb/cam{n % 3}/snapshot", json_snapshot(id=f"n{n}"))
+        await subscriber.wait_for("pb/plates", 6)
+    arrivals = sorted(r.received_at for r in fake_onprem.requests)
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert len(arrivals) == 6
+    assert min(gaps) >= 0.09  # 10/s over three cameras together, not per camera

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platereader import Candidate, PlateResult
-
 from bridge.metrics import Metrics
 from bridge.outbox import Outbox, OutMessage
 from bridge.pipeline import Deduper
 from bridge.queue import CameraQueue, Queued
+from platereader import Candidate, PlateResult
 
 
 def test_outbox_keeps_order_survives_reopen_and_drops_oldest(tmp_path: Path) -> None:

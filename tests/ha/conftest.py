@@ -6,6 +6,7 @@ Home Assistant's own test doubles (a test camera platform, the MQTT mock).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ from homeassistant.components.camera import Camera
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_fire_time_changed,
     setup_test_component_platform,
 )
 
@@ -77,8 +80,13 @@ def camera_subentry(
     camera: str = CAMERA, title: str = "Driveway", **data: Any
 ) -> ConfigSubentryData:
     return ConfigSubentryData(
-        data={CONF_CAMERA: camera, CONF_TRIGGER: TRIGGER_ENTITY, CONF_TRIGGER_ENTITY: MOTION,
-              CONF_REGIONS: [], **data},
+        data={
+            CONF_CAMERA: camera,
+            CONF_TRIGGER: TRIGGER_ENTITY,
+            CONF_TRIGGER_ENTITY: MOTION,
+            CONF_REGIONS: [],
+            **data,
+        },
         subentry_type=SUBENTRY_CAMERA,
         title=title,
         unique_id=camera,
@@ -124,3 +132,9 @@ async def loaded_cloud(
     hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
 ) -> MockConfigEntry:
     return await setup_entry(hass, cloud_entry(fake_api))
+
+
+async def advance(hass: HomeAssistant, delta: timedelta) -> None:
+    """Move time on; the coordinator's poll runs as a background task, so wait for those too."""
+    async_fire_time_changed(hass, dt_util.utcnow() + delta)
+    await hass.async_block_till_done(wait_background_tasks=True)

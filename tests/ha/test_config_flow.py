@@ -28,7 +28,9 @@ async def _start(hass: HomeAssistant, mode: str) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == [MODE_CLOUD, MODE_LOCAL]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": mode})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": mode}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == mode
     return result
@@ -115,9 +117,7 @@ async def test_cloud_server_down_and_bad_url(
     assert result["errors"] == {CONF_API_URL: "invalid_url"}
 
 
-async def test_cloud_already_configured(
-    hass: HomeAssistant, fake_api: FakePlateRecognizer
-) -> None:
+async def test_cloud_already_configured(hass: HomeAssistant, fake_api: FakePlateRecognizer) -> None:
     MockConfigEntry(domain=DOMAIN, unique_id=cloud_unique_id(TOKEN)).add_to_hass(hass)
     result = await _start(hass, MODE_CLOUD)
     result = await hass.config_entries.flow.async_configure(
@@ -170,9 +170,7 @@ async def test_reauth(
     entry = await setup_entry(hass, cloud_entry(fake_api))
     result = await entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_TOKEN: "bad"}
-    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "bad"})
     assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN: "new-token"}

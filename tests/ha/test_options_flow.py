@@ -71,7 +71,11 @@ async def test_settings_keep_norway_a_string(
         result["flow_id"], {CONF_REGIONS: ["no", "GB", "us-ca"], CONF_MMC: True, CONF_HOLD_TIME: 60}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_REGIONS: ["no", "gb", "us-ca"], CONF_MMC: True, CONF_HOLD_TIME: 60}
+    assert entry.options == {
+        CONF_REGIONS: ["no", "gb", "us-ca"],
+        CONF_MMC: True,
+        CONF_HOLD_TIME: 60,
+    }
     await hass.async_block_till_done()
     # The reload applied them: MMC sensors now exist.
     assert hass.states.get("sensor.driveway_make_and_model") is not None

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 import pytest
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 from PIL import Image
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
@@ -126,40 +126,38 @@ async def test_motion_read_updates_everything(
     with Image.open(io.BytesIO(body)) as picture:
         assert picture.size == (1280, 720)
         # The plate box is drawn in yellow over the blue frame.
-        red, green, blue = picture.convert("RGB").getpixel((143, 520))
+        red, _green, blue = picture.convert("RGB").getpixel((143, 520))
         assert red > 200 and blue < 140
 
 
 async def test_watched_sensor_turns_off_after_hold_time(
-    hass: HomeAssistant,
-    fake_api: FakePlateRecognizer,
-    camera: FakeCamera,
-    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
 ) -> None:
     await setup_entry(
         hass, cloud_entry(fake_api, options={CONF_WATCHLIST: WATCHLIST, CONF_HOLD_TIME: 30})
     )
-    fake_api.rate_limit = None
     await _motion(hass)
+    first = dt_util.utcnow()
     assert hass.states.get(WATCHED).state == STATE_ON
-    await _tick(hass, freezer, 20)
+    await _fire_at(hass, first + timedelta(seconds=20))
     assert hass.states.get(WATCHED).state == STATE_ON
 
-    # A second sighting restarts the hold: 30 s from now, not from the first.
+    # A second sighting restarts the hold. The client's 1 lookup/s limit puts
+    # it at least a second after the first, so at +30.5 s only the first
+    # sighting's hold would have ended.
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.driveway_read_plate_now"}, blocking=True
     )
-    await _tick(hass, freezer, 20)
+    await _fire_at(hass, first + timedelta(seconds=30.5))
     assert hass.states.get(WATCHED).state == STATE_ON
-    await _tick(hass, freezer, 11)
+    await _fire_at(hass, dt_util.utcnow() + timedelta(seconds=31))
     assert hass.states.get(WATCHED).state == STATE_OFF
-    # The last match stays in the attributes for notifications.
+    # The last match stays in the attributes, for notifications.
     assert hass.states.get(WATCHED).attributes["plate"] == "NHK552"
 
 
-async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
+async def _fire_at(hass: HomeAssistant, when: datetime) -> None:
+    async_fire_time_changed(hass, when)
     await hass.async_block_till_done()
 
 
@@ -281,9 +279,7 @@ async def test_which_changes_trigger(
 async def test_manual_camera_has_no_trigger(
     hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
 ) -> None:
-    await setup_entry(
-        hass, cloud_entry(fake_api, subentries=[camera_subentry(trigger="manual")])
-    )
+    await setup_entry(hass, cloud_entry(fake_api, subentries=[camera_subentry(trigger="manual")]))
     await _motion(hass)
     assert fake_api.requests == []
     await hass.services.async_call(
