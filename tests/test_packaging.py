@@ -79,3 +79,15 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     assert "exec scripts/test\n" in ci
     assert (REPO / ".python-version").read_text().strip() == "3.13.0"
+
+
+def test_every_package_is_installed() -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = {"platereader"}
+    for top in ("bridge", "plate_engine"):
+        for init in (REPO / top).rglob("__init__.py"):
+            found.add(".".join(init.parent.relative_to(REPO).parts))
+    assert listed == found
