@@ -18,7 +18,14 @@ from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.typing import ConfigType
 
 from .camera_runtime import CameraRuntime
-from .const import CONF_API_URL, CONF_TOKEN, DOMAIN, SUBENTRY_CAMERA
+from .const import (
+    CONF_API_URL,
+    CONF_LOOKUPS_PER_SECOND,
+    CONF_TOKEN,
+    DEFAULT_LOOKUPS_PER_SECOND,
+    DOMAIN,
+    SUBENTRY_CAMERA,
+)
 from .coordinator import PlateRecognizerCoordinator
 from .data import PlateRecognizerConfigEntry, PlateRecognizerData, Reachability
 from .platereader import PlateReader, PlateReaderConfigError
@@ -51,6 +58,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlateRecognizerConfigEnt
             session=get_async_client(hass),
             # A passing car is gone in seconds: one quick retry, not a long backoff.
             retries=1,
+            # The cloud plan's lookups per second; on-premise has no limit.
+            rate_limit=(
+                float(entry.options.get(CONF_LOOKUPS_PER_SECOND, DEFAULT_LOOKUPS_PER_SECOND))
+                if entry.data.get(CONF_TOKEN)
+                else None
+            ),
         )
         settings = Settings.from_options(entry.options)
     except PlateReaderConfigError as err:

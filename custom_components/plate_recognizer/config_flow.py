@@ -45,6 +45,7 @@ from .const import (
     CONF_FAST_MODE,
     CONF_FRIGATE_CAMERA,
     CONF_HOLD_TIME,
+    CONF_LOOKUPS_PER_SECOND,
     CONF_MMC,
     CONF_MODE,
     CONF_NAME,
@@ -62,6 +63,7 @@ from .const import (
     CONF_VEHICLE_MODE,
     CONF_WATCHLIST,
     DEFAULT_HOLD_TIME,
+    DEFAULT_LOOKUPS_PER_SECOND,
     DEFAULT_TOLERANCE,
     DOMAIN,
     MAX_TOLERANCE,
@@ -332,13 +334,16 @@ class PlateRecognizerOptionsFlow(OptionsFlow):
                 if not regions and options.get(CONF_ENGINE, {}).get(CONF_REGION_STRICT):
                     errors[CONF_REGIONS] = "strict_needs_regions"
                 else:
-                    return self._save(
-                        **{
-                            CONF_REGIONS: regions,
-                            CONF_MMC: user_input[CONF_MMC],
-                            CONF_HOLD_TIME: int(user_input[CONF_HOLD_TIME]),
-                        }
-                    )
+                    changes: dict[str, Any] = {
+                        CONF_REGIONS: regions,
+                        CONF_MMC: user_input[CONF_MMC],
+                        CONF_HOLD_TIME: int(user_input[CONF_HOLD_TIME]),
+                    }
+                    if CONF_LOOKUPS_PER_SECOND in user_input:
+                        changes[CONF_LOOKUPS_PER_SECOND] = float(
+                            user_input[CONF_LOOKUPS_PER_SECOND]
+                        )
+                    return self._save(**changes)
         schema = vol.Schema(
             {
                 vol.Optional(CONF_REGIONS): REGION_SELECTOR,
@@ -354,6 +359,20 @@ class PlateRecognizerOptionsFlow(OptionsFlow):
                 ),
             }
         )
+        if self.config_entry.data.get(CONF_TOKEN):
+            # Only the cloud limits lookups per second; the plan decides how many.
+            schema = schema.extend(
+                {
+                    vol.Required(
+                        CONF_LOOKUPS_PER_SECOND,
+                        default=options.get(CONF_LOOKUPS_PER_SECOND, DEFAULT_LOOKUPS_PER_SECOND),
+                    ): NumberSelector(
+                        NumberSelectorConfig(
+                            min=0.1, max=100, step=0.1, mode=NumberSelectorMode.BOX
+                        )
+                    )
+                }
+            )
         suggested = {
             CONF_REGIONS: options.get(CONF_REGIONS, []),
             CONF_MMC: options.get(CONF_MMC, False),

@@ -18,6 +18,7 @@ MODE_LOCAL: Final = "local"
 CONF_REGIONS: Final = "regions"
 CONF_MMC: Final = "mmc"
 CONF_HOLD_TIME: Final = "hold_time"
+CONF_LOOKUPS_PER_SECOND: Final = "lookups_per_second"
 CONF_WATCHLIST: Final = "watchlist"
 CONF_ENGINE: Final = "engine"
 CONF_DETECTION_RULE_STRICT: Final = "detection_rule_strict"
@@ -46,6 +47,8 @@ TRIGGER_MANUAL: Final = "manual"
 TRIGGERS: Final = (TRIGGER_ENTITY, TRIGGER_FRIGATE, TRIGGER_MANUAL)
 
 DEFAULT_HOLD_TIME: Final = 120  # seconds
+# The cloud Free plan allows 1 lookup/s; a subscription 8/s.
+DEFAULT_LOOKUPS_PER_SECOND: Final = 1.0
 DEFAULT_TOLERANCE: Final = 1.0
 MAX_TOLERANCE: Final = 3.0
 

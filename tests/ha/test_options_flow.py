@@ -16,6 +16,7 @@ from custom_components.plate_recognizer.const import (
     CONF_FAST_MODE,
     CONF_FRIGATE_CAMERA,
     CONF_HOLD_TIME,
+    CONF_LOOKUPS_PER_SECOND,
     CONF_MMC,
     CONF_NAME,
     CONF_PLATE,
@@ -37,7 +38,7 @@ from custom_components.plate_recognizer.const import (
 )
 from tests.fake_api import FakePlateRecognizer
 
-from .conftest import CAMERA, MOTION, FakeCamera, cloud_entry, setup_entry
+from .conftest import CAMERA, MOTION, FakeCamera, cloud_entry, local_entry, setup_entry
 
 ENGINE_OFF = {
     CONF_DETECTION_RULE_STRICT: False,
@@ -75,6 +76,7 @@ async def test_settings_keep_norway_a_string(
         CONF_REGIONS: ["no", "gb", "us-ca"],
         CONF_MMC: True,
         CONF_HOLD_TIME: 60,
+        CONF_LOOKUPS_PER_SECOND: 1.0,  # the Free plan's default, kept
     }
     await hass.async_block_till_done()
     # The reload applied them: MMC sensors now exist.
@@ -261,3 +263,28 @@ async def test_reconfigure_camera_subentry(
         CONF_REGIONS: ["gb"],
     }
     await hass.async_block_till_done()
+
+
+async def test_lookups_per_second_follow_the_cloud_plan(
+    hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
+) -> None:
+    entry = await setup_entry(hass, cloud_entry(fake_api))
+    assert entry.runtime_data.reader.limiter.rate == 1.0  # Free plan by default
+    result = await _open(hass, entry, "settings")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_REGIONS: [], CONF_MMC: False, CONF_HOLD_TIME: 60, CONF_LOOKUPS_PER_SECOND: 8},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_LOOKUPS_PER_SECOND] == 8.0
+    assert entry.runtime_data.reader.limiter.rate == 8.0  # applied by the reload
+
+
+async def test_local_servers_have_no_rate_option(
+    hass: HomeAssistant, fake_onprem: FakePlateRecognizer, camera: FakeCamera
+) -> None:
+    entry = await setup_entry(hass, local_entry(fake_onprem))
+    assert entry.runtime_data.reader.limiter.unlimited
+    result = await _open(hass, entry, "settings")
+    assert CONF_LOOKUPS_PER_SECOND not in result["data_schema"].schema
