@@ -92,18 +92,34 @@ class ReadGate:
         self.forbidden(message)
 
     def status(self) -> dict[str, object]:
+        remaining = None
+        if self.limit is not None and self.used is not None:
+            remaining = max(self.limit - self.used, 0)
         return {
             "paused": self.paused,
             "used": self.used,
             "limit": self.limit,
+            "remaining": remaining,
             "reserve": self.reserve,
             "resets_on": self.resets_on.isoformat() if self.resets_on else None,
+            "source": "statistics" if self.cloud else "info",
         }
 
     # -- statistics ------------------------------------------------------------------
 
+    async def refresh_info(self) -> None:
+        """On-premise: the SDK's own usage counters (`/info/`), for display only."""
+        try:
+            info = await self._reader.info()
+        except PlateReaderError as err:
+            _LOGGER.info("cannot read the on-premise server's /info/: %s", err)
+            return
+        self.used = info.calls
+        self.limit = info.total_calls
+
     async def refresh(self) -> None:
         if not self.cloud:
+            await self.refresh_info()
             return
         try:
             stats = await self._reader.statistics()
@@ -129,6 +145,9 @@ class ReadGate:
         if self.cloud:
             await self.refresh()
             self._task = asyncio.create_task(self._poll(), name="budget-refresh")
+        else:
+            # Never delay the start for it: the usage is only shown, not enforced.
+            self._task = asyncio.create_task(self._poll(first=True), name="usage-refresh")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -136,7 +155,9 @@ class ReadGate:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def _poll(self) -> None:
+    async def _poll(self, *, first: bool = False) -> None:
+        if first:
+            await self.refresh()
         while True:
             await asyncio.sleep(self.check_interval)
             await self.refresh()

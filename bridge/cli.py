@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "check-config": "check_config",
     "engine": "engine",
+    "history": "history",
+    "demo": "demo",
 }
 
 # Exit codes shared by every subcommand.

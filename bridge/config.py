@@ -247,6 +247,22 @@ class FrigateSnapshotConfig(_Section):
     height: int | None = Field(default=None, ge=16)
 
 
+class FrigateWriteBackConfig(_Section):
+    sub_label: Literal["auto", "plate", "name", "off"] = Field(
+        default="auto",
+        description="What to write as the event's sub label: 'auto' = the watch-list "
+        "entry's name when matched, else the plate; 'plate' = always the plate; 'name' = "
+        "only watched plates, as their name; 'off' = never.",
+    )
+    recognized_license_plate: bool = Field(
+        default=True,
+        description="Also set the event's recognized licence plate (Frigate 0.16+ only).",
+    )
+    min_score: float = Field(
+        default=0.0, ge=0, le=1, description="Write back only reads this good."
+    )
+
+
 class FrigateConfig(_Section):
     url: str = Field(description="Frigate's HTTP address, e.g. http://frigate:5000")
     topic_prefix: str = "frigate"
@@ -267,6 +283,7 @@ class FrigateConfig(_Section):
         default=0.9, ge=0, le=1, description="Stop reading an event once a plate scores this."
     )
     snapshot: FrigateSnapshotConfig = Field(default_factory=FrigateSnapshotConfig)
+    write_back: FrigateWriteBackConfig = Field(default_factory=FrigateWriteBackConfig)
 
     @field_validator("url")
     @classmethod
@@ -357,7 +374,20 @@ class StorageConfig(_Section):
         default=10_000, ge=10, description="Results kept on disk while the broker is away."
     )
     save_snapshots: bool = Field(default=False, description="Keep annotated snapshots.")
-    snapshots_keep: int = Field(default=500, ge=1)
+    snapshots_keep: int = Field(default=500, ge=1, description="Snapshots kept per camera.")
+    snapshots_max_age_days: float = Field(
+        default=30.0, ge=0, description="Delete saved snapshots older than this (0 = never)."
+    )
+    snapshots_max_mb: float = Field(
+        default=1024.0, ge=0, description="Total size of saved snapshots, all cameras (0 = no cap)."
+    )
+    save_raw: bool = Field(
+        default=False, description="Also keep the picture as read, without the drawings."
+    )
+    history: bool = Field(default=True, description="Record every read in history.sqlite3.")
+    history_max_age_days: float = Field(
+        default=365.0, ge=0, description="Forget reads older than this (0 = never)."
+    )
 
 
 class PipelineConfig(_Section):
@@ -375,6 +405,52 @@ class PipelineConfig(_Section):
     )
 
 
+_NODE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class HomeAssistantConfig(_Section):
+    enabled: bool = Field(default=True, description="Publish MQTT discovery messages.")
+    prefix: str = Field(default="homeassistant", description="Home Assistant's discovery prefix.")
+    node_id: str | None = Field(
+        default=None,
+        description="Discovery node id; default mqtt.base_topic with '/' replaced by '_'.",
+    )
+    hold_time: int = Field(
+        default=30,
+        ge=1,
+        description="Seconds the 'watched vehicle present' binary sensor stays on after a read.",
+    )
+    plate_text: Literal["upper", "read", "watchlist", "name"] = Field(
+        default="upper",
+        description="Last plate sensor's state: the read in capitals, as read, the watch-list "
+        "entry's plate when matched, or the entry's name when matched.",
+    )
+    image: bool = Field(
+        default=True, description="Publish the last annotated snapshot for the image entity."
+    )
+    image_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="At most one image per camera per this many seconds (the latest read wins).",
+    )
+    device_triggers: bool = Field(default=True, description="Publish device triggers.")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or not _TOPIC_CHARS.match(value):
+            raise ValueError("must be a topic without wildcards, e.g. 'homeassistant'")
+        return value
+
+    @field_validator("node_id")
+    @classmethod
+    def _node(cls, value: str | None) -> str | None:
+        if value is not None and not _NODE_ID.match(value):
+            raise ValueError("use letters, digits, '_' and '-'")
+        return value
+
+
 class BridgeConfig(_Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
@@ -383,6 +459,7 @@ class BridgeConfig(_Section):
     watchlist: list[WatchEntryConfig] = Field(default_factory=list)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
 
     @field_validator("cameras")
     @classmethod
@@ -395,6 +472,37 @@ class BridgeConfig(_Section):
     def camera(self, name: str) -> CameraConfig:
         """The camera's settings (defaults for a camera not listed)."""
         return self.cameras.get(name) or _DEFAULT_CAMERA
+
+    def known_cameras(self) -> list[str]:
+        """Cameras named in the configuration (and not disabled), sorted."""
+        names = set(self.cameras)
+        if self.sources.frigate is not None:
+            names.update(self.sources.frigate.cameras)
+        names.update(t.camera for t in self.sources.snapshot_topics if t.camera)
+        names.update(f.camera for f in self.sources.folders if f.camera)
+        return sorted(name for name in names if self.camera(name).enabled)
+
+    def camera_may_appear(self, name: str) -> bool:
+        """Could pictures of `name` still arrive (a configured camera, or a source
+        that takes its camera from the message: a `{camera}` topic, Frigate without a
+        camera list, a folder without a camera)?"""
+        if not self.camera(name).enabled:
+            return False
+        if name in self.known_cameras():
+            return True
+        sources = self.sources
+        return (
+            any(t.camera is None for t in sources.snapshot_topics)
+            or any(f.camera is None for f in sources.folders)
+            or (sources.frigate is not None and not sources.frigate.cameras)
+        )
+
+    @property
+    def node_id(self) -> str:
+        """Home Assistant discovery node id."""
+        if self.homeassistant.node_id:
+            return self.homeassistant.node_id
+        return re.sub(r"[^A-Za-z0-9_-]", "_", self.mqtt.base_topic)
 
     def secrets(self) -> list[str]:
         """Every secret value, so logs and payloads can be checked or scrubbed."""

@@ -20,6 +20,12 @@ from .watchlist import WatchMatch
 
 SCHEMA_VERSION = 1
 
+EVENT_DETECTED = "plate_detected"
+EVENT_WATCHED = "watched_plate"
+EVENT_UNKNOWN = "unknown_plate"
+EVENT_NO_PLATE = "no_plate"
+EVENT_TYPES = (EVENT_DETECTED, EVENT_WATCHED, EVENT_UNKNOWN, EVENT_NO_PLATE)
+
 
 @dataclass(frozen=True, slots=True)
 class Topics:
@@ -52,6 +58,16 @@ class Topics:
 
     def camera_state(self, camera: str) -> str:
         return f"{self.base}/{camera}/state"
+
+    def camera_watchlist(self, camera: str) -> str:
+        return f"{self.base}/{camera}/watchlist"
+
+    def camera_image(self, camera: str) -> str:
+        return f"{self.base}/{camera}/image"
+
+    @property
+    def discovery_sync(self) -> str:
+        return f"{self.base}/discovery_sync"
 
     def snapshot_input(self, camera: str) -> str:
         return f"{self.base}/{camera}/snapshot"
@@ -110,8 +126,19 @@ def plate_event(
     match: WatchMatch | None,
     *,
     read_time: datetime,
+    event_type: str | None = None,
 ) -> dict[str, Any]:
-    """The payload of one plate read (documented in docs/bridge.md)."""
+    """The payload of one plate read (documented in docs/bridge.md).
+
+    `event_type`: `watched_plate`, `unknown_plate` (not on a non-empty watch
+    list), `plate_detected` (no watch list) or `no_plate`; by default derived
+    from `match` alone.
+    """
+    if event_type is None:
+        if result.plate is None:
+            event_type = EVENT_NO_PLATE
+        else:
+            event_type = EVENT_WATCHED if match is not None else EVENT_UNKNOWN
     vehicle = result.vehicle
     make_model = result.make_model[0] if result.make_model else None
     colour = result.color[0] if result.color else None
@@ -119,6 +146,7 @@ def plate_event(
     return {
         "v": SCHEMA_VERSION,
         "id": uuid.uuid4().hex,
+        "event_type": event_type,
         "camera": context.camera,
         "source": context.source,
         "source_event_id": context.source_event_id,
@@ -190,4 +218,5 @@ def plate_messages(topics: Topics, event: dict[str, Any]) -> list[OutMessage]:
     ]
     if event.get("watchlist") is not None:
         messages.append(OutMessage(topics.watchlist, data))
+        messages.append(OutMessage(topics.camera_watchlist(camera), data))
     return messages

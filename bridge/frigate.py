@@ -37,6 +37,7 @@ What differs between versions (checked against Frigate's source and docs):
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import math
@@ -53,6 +54,7 @@ import httpx
 
 __all__ = [
     "DEFAULT_LABELS",
+    "SUB_LABEL_MAX",
     "Decision",
     "DecisionReason",
     "EventTracker",
@@ -937,5 +939,59 @@ class FrigateClient:
             raise FrigateError(f"Frigate latest frame of camera {camera!r} is not an image")
         return Snapshot(response.content, kind, "latest", latest_path)
 
-    # Write-back (set_sub_label, set_recognized_license_plate) goes here, as
-    # POSTs through _request, which already handles auth and its retry.
+    # -- write-back ----------------------------------------------------------------------
+
+    async def detected_version(self) -> str | None:
+        """The configured version, else ``/api/version`` asked once (None if unknown)."""
+        if not self._version_checked:
+            self._version_checked = True
+            try:
+                self._version = await self.version()
+            except FrigateError as err:
+                logger.warning("Frigate version unknown: %s", err)
+        return self._version
+
+    async def supports_recognized_license_plate(self) -> bool:
+        """Frigate 0.16+ has ``POST /api/events/<id>/recognized_license_plate``."""
+        version = await self.detected_version()
+        parsed = parse_version(version) if version else None
+        return parsed is not None and parsed >= (0, 16, 0)
+
+    async def set_sub_label(self, event_id: str, label: str, score: float | None = None) -> None:
+        """``POST /api/events/<id>/sub_label`` with ``{"subLabel", "subLabelScore"}``.
+
+        Frigate refuses labels over 100 characters and scores outside (0, 1]:
+        the label is cut, the score left out when it is not in range.
+        """
+        body: dict[str, object] = {"subLabel": label[:SUB_LABEL_MAX]}
+        if score is not None and 0 < score <= 1:
+            body["subLabelScore"] = round(score, 4)
+        await self._post_event(event_id, "sub_label", body)
+
+    async def set_recognized_license_plate(
+        self, event_id: str, plate: str, score: float | None = None
+    ) -> None:
+        """``POST /api/events/<id>/recognized_license_plate`` (Frigate 0.16+) with
+        ``{"recognizedLicensePlate", "recognizedLicensePlateScore"}``."""
+        body: dict[str, object] = {"recognizedLicensePlate": plate[:SUB_LABEL_MAX]}
+        if score is not None and 0 < score <= 1:
+            body["recognizedLicensePlateScore"] = round(score, 4)
+        await self._post_event(event_id, "recognized_license_plate", body)
+
+    async def _post_event(self, event_id: str, what: str, body: dict[str, object]) -> None:
+        if not event_id:
+            raise ValueError("event_id is required")
+        path = f"/api/events/{quote(event_id, safe='')}/{what}"
+        response = await self._request("POST", path, json_body=body)
+        if response.status_code != 200:
+            detail = ""
+            with contextlib.suppress(ValueError, AttributeError):
+                detail = str(response.json().get("message", ""))[:200]
+            raise FrigateError(
+                f"Frigate refused the {what} of event {event_id} "
+                f"(HTTP {response.status_code}){': ' + detail if detail else ''}",
+                status=response.status_code,
+            )
+
+
+SUB_LABEL_MAX: Final = 100  # Frigate's limit for sub labels and plates

@@ -57,6 +57,7 @@ class Metrics:
         self.processing = Latency()  # the overhead without the queue wait
         self.gauges: dict[str, Callable[[], Any]] = {}
         self.started = time.time()
+        self.last_error: dict[str, Any] | None = None  # the last error event published
 
     def inc(self, name: str, amount: int = 1) -> None:
         self.counters[name] += amount
@@ -73,4 +74,5 @@ class Metrics:
             "api_time": self.api_time.summary(),
             "queue_wait": self.queue_wait.summary(),
             "processing": self.processing.summary(),
+            "last_error": self.last_error,
         }

@@ -71,7 +71,10 @@ class MqttLink:
         self._outbox = outbox
         self._metrics = metrics
         self._status_topic = status_topic
-        self._subscriptions: list[tuple[str, str, Handler]] = []  # (filter, match, handler)
+        # (subscription, filter to match, handler, wants retained messages)
+        self._subscriptions: list[tuple[str, str, Handler, bool]] = []
+        self._latest: dict[str, tuple[bytes, bool]] = {}  # volatile messages kept offline
+        self.on_connected: list[Callable[[], None]] = []  # called on the loop, each connection
         self._inflight: dict[int, int] = {}  # paho mid -> outbox row id
         self._acked: list[int] = []  # row ids to delete (in batches, not one commit each)
         # PUBACKs arrive on paho's thread; they are handed to the loop in batches (one
@@ -132,18 +135,47 @@ class MqttLink:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def subscribe(self, topic_filter: str, handler: Handler, *, shared: bool = False) -> None:
+    def subscribe(
+        self,
+        topic_filter: str,
+        handler: Handler,
+        *,
+        shared: bool = False,
+        retained: bool = False,
+    ) -> None:
         """Route messages matching `topic_filter` to `handler` (called on the loop).
 
         With `shared` and `mqtt.shared_group` set, the subscription is
         `$share/<group>/<filter>`: instances of one group share the messages.
+        Retained messages are not sent (old pictures) unless `retained`: then
+        the broker sends them on subscribing and the handler gets them.
         """
         sub = topic_filter
         if shared and self.config.shared_group:
             sub = f"$share/{self.config.shared_group}/{topic_filter}"
-        self._subscriptions.append((sub, topic_filter, handler))
+        self._subscriptions.append((sub, topic_filter, handler, retained))
         if self.connected:
-            self._client.subscribe(sub, options=_sub_options())
+            self._client.subscribe(sub, options=_sub_options(retained))
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Forget every subscription made with `topic_filter`."""
+        subs = [entry for entry in self._subscriptions if entry[1] == topic_filter]
+        if not subs:
+            return
+        self._subscriptions = [entry for entry in self._subscriptions if entry[1] != topic_filter]
+        if self.connected:
+            self._client.unsubscribe([entry[0] for entry in subs])
+
+    def publish_volatile(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
+        """Publish without the outbox: state that only matters as its latest value
+        (discovery configs, images). While the broker is away only the latest
+        payload per topic is kept (in memory), and sent on reconnection."""
+        if self.connected:
+            info = self._client.publish(topic, payload, qos=1, retain=retain)
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._latest.pop(topic, None)
+                return
+        self._latest[topic] = (payload, retain)
 
     async def start(self) -> None:
         """Start connecting in the background (the broker may well be down)."""
@@ -258,10 +290,13 @@ class MqttLink:
             self.config.port,
             "resumed" if session_present else "new",
         )
-        subs = [(sub, _sub_options()) for sub, _, _ in self._subscriptions]
+        subs = [(sub, _sub_options(retained)) for sub, _, _, retained in self._subscriptions]
         if subs:
             self._client.subscribe(subs)
         self._client.publish(self._status_topic, STATUS_ONLINE, qos=1, retain=True)
+        latest, self._latest = self._latest, {}
+        for topic, (payload, retain) in latest.items():
+            self._client.publish(topic, payload, qos=1, retain=retain)
         self._remove_acked()
         backlog = self._outbox.pending(exclude=self._handed)
         if backlog:
@@ -270,6 +305,11 @@ class MqttLink:
             self._send(stored.row_id, stored.message)
         self._connected.set()
         self._check_drained()
+        for callback in list(self.on_connected):
+            try:
+                callback()
+            except Exception:
+                _LOGGER.exception("on-connect step failed")
 
     def _disconnected_on_loop(self, reason: str) -> None:
         was = self.connected
@@ -325,13 +365,21 @@ class MqttLink:
         if not self._accepting:
             self._metrics.inc("inputs_left_at_broker")
             return
-        if message.retain:
+        wanted = [
+            (pattern, handler)
+            for _, pattern, handler, retained in self._subscriptions
+            if retained or not message.retain
+        ]
+        if message.retain and not any(
+            paho.topic_matches_sub(pattern, message.topic) for pattern, _ in wanted
+        ):
             # A retained snapshot is an old picture: reading it on every (re)start
             # would burn a lookup for nothing.
             self._metrics.inc("ignored_retained")
         else:
-            self._metrics.inc("inputs")
-            for _, pattern, handler in self._subscriptions:
+            if not message.retain:
+                self._metrics.inc("inputs")
+            for pattern, handler in wanted:
                 if paho.topic_matches_sub(pattern, message.topic):
                     try:
                         handler(message)
@@ -405,6 +453,8 @@ class MqttLink:
         self._call(self._pubacks_on_loop)
 
 
-def _sub_options() -> SubscribeOptions:
+def _sub_options(retained: bool = False) -> SubscribeOptions:
     # Retained input messages are old pictures: do not even send them.
+    if retained:
+        return SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE)
     return SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)

@@ -45,14 +45,26 @@ from platereader import (
 
 from .budget import ReadGate
 from .config import BridgeConfig, CameraConfig, ZoneConfig
-from .events import ReadContext, Topics, encode, error_event, plate_event, plate_messages
+from .events import (
+    EVENT_DETECTED,
+    EVENT_UNKNOWN,
+    EVENT_WATCHED,
+    ReadContext,
+    Topics,
+    encode,
+    error_event,
+    plate_event,
+    plate_messages,
+)
 from .metrics import Metrics
 from .outbox import OutMessage
 from .queue import CameraQueue, Queued
+from .snapshots import SnapshotStore
 from .watchlist import WatchEntry, WatchList, normalize_plate
 from .zones import Polygon, in_zones
 
 _LOGGER = logging.getLogger(__name__)
+_IMAGE_SUFFIXES = frozenset({"jpg", "jpeg", "png", "webp", "bmp", "gif"})
 
 Publish = Callable[[Sequence[OutMessage]], None]
 
@@ -74,6 +86,20 @@ class Outcome:
     plates: tuple[str, ...] = ()
     error_kind: str | None = None
     retryable: bool = False
+    # The best plate kept for this picture (duplicates included), for write-backs.
+    best_plate: str | None = None
+    best_plate_score: float | None = None
+    watch_name: str | None = None
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """One finished lookup, for the outputs that follow a read (image, history ...)."""
+
+    context: ReadContext
+    image: bytes
+    results: Sequence[PlateResult]  # everything the API found (drawn on the snapshot)
+    events: list[dict[str, Any]]  # the plate events published for it
 
 
 @dataclass(eq=False, slots=True)
@@ -194,6 +220,18 @@ class Pipeline:
         self._idle.set()
         self._background: set[asyncio.Task[Any]] = set()
         self._snapshots_dir = config.storage.path / "snapshots"
+        self.snapshots = SnapshotStore(
+            self._snapshots_dir,
+            keep=config.storage.snapshots_keep,
+            max_age_days=config.storage.snapshots_max_age_days,
+            max_mb=config.storage.snapshots_max_mb,
+            save_raw=config.storage.save_raw,
+        )
+        # Outputs that follow a read; each must return at once (spawn slow work).
+        self.observers: list[Callable[[ReadReport], None]] = []
+        self.camera_listeners: list[Callable[[str], None]] = []  # a picture of a camera came
+        self.error_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._cameras_seen: set[str] = set()
         metrics.gauges["in_flight"] = lambda: self._in_flight
         metrics.gauges["reads_paused"] = lambda: self.gate.paused
 
@@ -210,6 +248,10 @@ class Pipeline:
             self.metrics.inc("skipped_camera_disabled")
             return
         self.metrics.inc("received")
+        if job.camera not in self._cameras_seen:
+            self._cameras_seen.add(job.camera)
+            for listener in self.camera_listeners:
+                listener(job.camera)
         self._idle.clear()
         self.queue.put(job)
 
@@ -337,21 +379,34 @@ class Pipeline:
 
         kept = self._keep(context.camera, rules, response)
         published: list[str] = []
+        events: list[dict[str, Any]] = []
+        best_plate: str | None = None
+        best_plate_score: float | None = None
+        watch_name: str | None = None
         best = max((r.score or 0.0 for r in response.plates), default=None)
         saved = self._snapshot_path(job) if self.config.storage.save_snapshots else None
         if saved is not None:
             context.snapshot = _with_saved(context, saved)
         for result in kept:
+            match = self.watchlist.match(result.plate, [c.plate for c in result.candidates])
+            # The label written back: a watched plate first, then the best score.
+            rank = (match is not None, result.score or 0.0)
+            if best_plate is None or rank > (watch_name is not None, best_plate_score or 0.0):
+                best_plate, best_plate_score = result.plate, result.score
+                watch_name = match.entry.name if match is not None else None
             if self.deduper.seen(context.camera, result, rules.cooldown):
                 self.metrics.inc("duplicates_suppressed")
                 continue
-            match = self.watchlist.match(result.plate, [c.plate for c in result.candidates])
             if match is not None:
                 self.metrics.inc("watchlist_matches")
-            event = plate_event(context, result, match, read_time=read_time)
+                event_type = EVENT_WATCHED
+            else:
+                event_type = EVENT_UNKNOWN if self.watchlist else EVENT_DETECTED
+            event = plate_event(context, result, match, read_time=read_time, event_type=event_type)
             self._publish(plate_messages(self.topics, event))
             self.metrics.inc("plates_published")
             published.append(result.plate or "")
+            events.append(event)
         if not response.plates and self.config.pipeline.publish_no_plate:
             self._publish_no_plate(context, read_time)
         done = time.perf_counter()
@@ -363,8 +418,20 @@ class Pipeline:
             self._spawn(self._save_snapshot(saved, image, response.results))
         if not response.plates:
             self.metrics.inc("reads_without_plate")
+        if self.observers:
+            report = ReadReport(context, image, response.results, events)
+            for observer in self.observers:
+                try:
+                    observer(report)
+                except Exception:
+                    _LOGGER.exception("an output failed after the read of %s", context.camera)
         return Outcome(
-            "read" if response.plates else "no_plate", best_score=best, plates=tuple(published)
+            "read" if response.plates else "no_plate",
+            best_score=best,
+            plates=tuple(published),
+            best_plate=best_plate,
+            best_plate_score=best_plate_score,
+            watch_name=watch_name,
         )
 
     def _keep(self, camera: str, rules: CameraRules, response: ReadResponse) -> list[PlateResult]:
@@ -462,6 +529,9 @@ class Pipeline:
             retryable=retryable,
         )
         self._publish([OutMessage(self.topics.errors, encode(payload))])
+        self.metrics.last_error = payload
+        for listener in self.error_listeners:
+            listener(payload)
 
     def _gate_changed(self, paused: str | None, message: str) -> None:
         self.error(paused or "resumed", message, retryable=paused is not None)
@@ -479,15 +549,18 @@ class Pipeline:
         ident = "".join(
             c if c.isalnum() or c in "-_." else "_" for c in (job.context.source_event_id or "")
         )[:64]
+        # A folder source's event id is the file name: "car.jpg" must not give "….jpg.jpg".
+        stem, dot, suffix = ident.rpartition(".")
+        if dot and stem and suffix.lower() in _IMAGE_SUFFIXES:
+            ident = stem
         name = f"{stamp}-{ident}.jpg" if ident else f"{stamp}.jpg"
         return self._snapshots_dir / job.camera / name
 
     async def _save_snapshot(
         self, path: Path, image: bytes, results: Sequence[PlateResult]
     ) -> None:
-        keep = self.config.storage.snapshots_keep
         try:
-            await asyncio.to_thread(_write_annotated, path, image, results, keep)
+            await asyncio.to_thread(self.snapshots.save, path, image, results)
         except (OSError, PlateReaderError) as err:
             _LOGGER.warning("cannot save the snapshot %s: %s", path, err)
 
@@ -500,16 +573,3 @@ class Pipeline:
 def _with_saved(context: ReadContext, saved: Path) -> Any:
     ref = context.snapshot
     return type(ref)(kind=ref.kind, url=ref.url, topic=ref.topic, path=ref.path, saved=str(saved))
-
-
-def _write_annotated(path: Path, image: bytes, results: Sequence[PlateResult], keep: int) -> None:
-    from platereader.annotate import annotate
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = annotate(image, results)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # atomic: a reader never sees half a file
-    files = sorted(path.parent.glob("*.jpg"))
-    for old in files[: max(len(files) - keep, 0)]:
-        old.unlink(missing_ok=True)

@@ -27,10 +27,13 @@ from platereader.const import FREE_PLAN_RATE
 
 from .config import BridgeConfig
 from .events import Topics, encode
+from .history import FILE_NAME as HISTORY_FILE
+from .history import HistoryWriter
+from .homeassistant import Discovery, ImagePublisher
 from .metrics import Metrics
 from .mqtt import MqttLink
 from .outbox import Outbox, OutMessage
-from .pipeline import Pipeline
+from .pipeline import Pipeline, ReadReport
 from .sources.folder import FolderSource
 from .sources.frigate import FrigateSource
 from .sources.topics import SnapshotTopicSource
@@ -98,6 +101,25 @@ class BridgeService:
             )
             self.folders.append(source)
             self._sources.append(source)
+        # Outputs that follow the reads: discovery, the image entity, the history.
+        self.discovery = Discovery(config, self.link, self.topics)
+        self.pipeline.camera_listeners.append(self.discovery.camera_seen)
+        self.images: ImagePublisher | None = None
+        if config.homeassistant.enabled and config.homeassistant.image:
+            self.images = ImagePublisher(
+                self.link, self.topics, config.homeassistant.image_interval
+            )
+            self.pipeline.observers.append(self.images.observe)
+        self.history: HistoryWriter | None = None
+        if config.storage.history:
+            self.history = HistoryWriter(
+                config.storage.path / HISTORY_FILE,
+                max_age_days=config.storage.history_max_age_days,
+            )
+            self.pipeline.observers.append(self._record_history)
+        self.pipeline.error_listeners.append(lambda _: self._publish_metrics_soon())
+        self.link.on_connected.append(self.publish_metrics)
+        self._metrics_soon: asyncio.TimerHandle | None = None
         self._stop = asyncio.Event()
         self._metrics_task: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
@@ -133,6 +155,9 @@ class BridgeService:
             self.reader.api_url,
             config.mqtt.base_topic,
         )
+        if self.history is not None:
+            await asyncio.to_thread(self.history.start)
+        self.discovery.start()
         await self.link.start()
         await self.pipeline.start()
         for source in self._sources:
@@ -149,9 +174,16 @@ class BridgeService:
         for folder in self.folders:
             await folder.stop()
         await self.pipeline.stop(self.config.pipeline.shutdown_timeout)
+        if self.frigate is not None:
+            await self.frigate.stop()
+        if self.images is not None:
+            await self.images.stop()
+        await self.discovery.stop()
         if self._metrics_task is not None:
             self._metrics_task.cancel()
             await asyncio.gather(self._metrics_task, return_exceptions=True)
+        if self._metrics_soon is not None:
+            self._metrics_soon.cancel()
         self.publish_metrics()
         await self.link.stop(flush_timeout=5.0)
         await self.reader.close()
@@ -160,6 +192,8 @@ class BridgeService:
         if self._own_http is not None:
             await self._own_http.aclose()
         self.outbox.close()
+        if self.history is not None:
+            await asyncio.to_thread(self.history.close)
         _LOGGER.info("stopped: %s", dict(self.metrics.counters))
 
     def metrics_payload(self) -> dict[str, object]:
@@ -171,6 +205,22 @@ class BridgeService:
         self.link.publish(
             [OutMessage(self.topics.metrics, encode(self.metrics_payload()), retain=True)]
         )
+
+    def _record_history(self, report: ReadReport) -> None:
+        if self.history is not None:
+            for event in report.events:
+                self.history.record(event)
+
+    def _publish_metrics_soon(self) -> None:
+        """After an error: metrics within a second (the 'last error' sensor), not
+        once per error in a storm."""
+        if self._metrics_soon is None:
+
+            def publish() -> None:
+                self._metrics_soon = None
+                self.publish_metrics()
+
+            self._metrics_soon = asyncio.get_running_loop().call_later(1.0, publish)
 
     async def _publish_metrics(self) -> None:
         while True:

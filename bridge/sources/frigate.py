@@ -10,7 +10,9 @@ of then: updates for an event whose read is pending are coalesced into it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ import httpx
 from bridge.config import FrigateConfig
 from bridge.events import ReadContext, SnapshotRef
 from bridge.frigate import (
+    SUB_LABEL_MAX,
     EventTracker,
     FrigateClient,
     FrigateError,
@@ -68,6 +71,8 @@ class FrigateSource:
             crop=config.snapshot.crop,
         )
         self._ended: set[str] = set()
+        self._written: OrderedDict[str, tuple[str, str]] = OrderedDict()  # event -> labels
+        self._write_tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._link.subscribe(self.topic, self.on_message, shared=True)
@@ -136,6 +141,8 @@ class FrigateSource:
             if event.id in self._ended:
                 self._ended.discard(event.id)
                 self.tracker.end(event.id)
+            if outcome.status == "read" and outcome.best_plate:
+                self._write_back(event.id, outcome)
 
         return Job(
             camera=event.camera,
@@ -145,3 +152,67 @@ class FrigateSource:
             received=message.received,
             on_done=done,
         )
+
+    # -- write-back ------------------------------------------------------------------------
+
+    def sub_label_for(self, outcome: Outcome) -> str | None:
+        """The sub label to write for a read (`write_back.sub_label`), or None."""
+        mode = self.config.write_back.sub_label
+        plate = (outcome.best_plate or "").upper()
+        if mode == "off" or not plate:
+            return None
+        if mode == "plate":
+            return plate[:SUB_LABEL_MAX]
+        if outcome.watch_name:
+            return outcome.watch_name[:SUB_LABEL_MAX]
+        return None if mode == "name" else plate[:SUB_LABEL_MAX]
+
+    def _write_back(self, event_id: str, outcome: Outcome) -> None:
+        settings = self.config.write_back
+        if (outcome.best_plate_score or 0.0) < settings.min_score:
+            return
+        label = self.sub_label_for(outcome)
+        plate = (outcome.best_plate or "").upper()
+        if label is None and not settings.recognized_license_plate:
+            return
+        if self._written.get(event_id) == (label or "", plate):
+            return  # a later attempt of the same event found the same: nothing new
+        self._written[event_id] = (label or "", plate)
+        self._written.move_to_end(event_id)
+        while len(self._written) > 1000:
+            self._written.popitem(last=False)
+        task = asyncio.create_task(
+            self._send_write_back(event_id, label, plate, outcome.best_plate_score),
+            name=f"frigate-write-back-{event_id}",
+        )
+        self._write_tasks.add(task)
+        task.add_done_callback(self._write_tasks.discard)
+
+    async def _send_write_back(
+        self, event_id: str, label: str | None, plate: str, score: float | None
+    ) -> None:
+        """Failures are logged and counted; they never hold up a read."""
+        try:
+            if label is not None:
+                await self.client.set_sub_label(event_id, label, score)
+                self._metrics.inc("frigate_sub_labels")
+            if (
+                self.config.write_back.recognized_license_plate
+                and await self.client.supports_recognized_license_plate()
+            ):
+                await self.client.set_recognized_license_plate(event_id, plate, score)
+                self._metrics.inc("frigate_plates_set")
+        except FrigateError as err:
+            self._metrics.inc("frigate_write_back_errors")
+            _LOGGER.warning("Frigate write-back for event %s failed: %s", event_id, err)
+        except Exception:
+            self._metrics.inc("frigate_write_back_errors")
+            _LOGGER.exception("Frigate write-back for event %s failed", event_id)
+
+    async def stop(self, within: float = 5.0) -> None:
+        """Let the write-backs in flight finish (up to `within` seconds)."""
+        if self._write_tasks:
+            _, pending = await asyncio.wait(set(self._write_tasks), timeout=within)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

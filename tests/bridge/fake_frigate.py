@@ -19,6 +19,9 @@ class FakeFrigate:
         self.version = version
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, query)
         self.missing_events: set[str] = set()
+        # Write-backs: (event id, "sub_label" | "recognized_license_plate", JSON body)
+        self.write_backs: list[tuple[str, str, Any]] = []
+        self.write_back_status = 200
         self.image = jpeg_bytes()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -28,6 +31,8 @@ class FakeFrigate:
         app.router.add_get("/api/version", self._version)
         app.router.add_get("/api/events/{id}/snapshot.jpg", self._snapshot)
         app.router.add_get("/api/{camera}/latest.jpg", self._latest)
+        app.router.add_post("/api/events/{id}/sub_label", self._write_back)
+        app.router.add_post("/api/events/{id}/recognized_license_plate", self._write_back)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -57,6 +62,21 @@ class FakeFrigate:
         if request.match_info["id"] in self.missing_events:
             return web.json_response({"message": "Event not found"}, status=404)
         return web.Response(body=self.image, content_type="image/jpeg")
+
+    async def _write_back(self, request: web.Request) -> web.Response:
+        what = request.path.rsplit("/", 1)[-1]
+        body = await request.json()
+        self.write_backs.append((request.match_info["id"], what, body))
+        if self.write_back_status != 200:
+            return web.json_response(
+                {"success": False, "message": "nope"}, status=self.write_back_status
+            )
+        if what == "recognized_license_plate" and self.version.startswith(("0.14", "0.15")):
+            return web.json_response({"detail": "Not Found"}, status=404)
+        return web.json_response({"success": True, "message": "ok"})
+
+    def bodies(self, what: str) -> list[Any]:
+        return [body for _, kind, body in self.write_backs if kind == what]
 
     async def _latest(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query)))

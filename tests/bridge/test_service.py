@@ -23,6 +23,7 @@ from tests.mosquitto import Mosquitto
 EVENT_KEYS = {
     "v",
     "id",
+    "event_type",
     "camera",
     "source",
     "source_event_id",

@@ -1,0 +1,5 @@
+"""`plate-bridge demo`: the main job on embedded defaults (see docs/demo.md).
+
+`samples` draws the synthetic pictures, `broker` starts mosquitto or the embedded
+`mqtt_broker`, `viewer` is the live view, `runner` wires everything together.
+"""

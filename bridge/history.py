@@ -1,0 +1,278 @@
+"""Every plate read in a SQLite file, for looking back at what came through the gate.
+
+`<storage.path>/history.sqlite3`, table `reads`, one row per published plate
+event (one per passage: duplicates within the cool-down are not recorded).
+The service writes from one background thread, in batches, so the event loop
+never waits for the disk; `plate-bridge history` reads it (`query`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .watchlist import normalize_plate
+
+_LOGGER = logging.getLogger(__name__)
+
+FILE_NAME = "history.sqlite3"
+
+# (column, SQL type): the order of the table and of CSV output.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "TEXT PRIMARY KEY"),
+    ("time", "TEXT NOT NULL"),
+    ("read_time", "TEXT"),
+    ("camera", "TEXT NOT NULL"),
+    ("source", "TEXT"),
+    ("source_event_id", "TEXT"),
+    ("label", "TEXT"),
+    ("event_type", "TEXT"),
+    ("plate", "TEXT"),
+    ("plate_normalized", "TEXT"),
+    ("score", "REAL"),
+    ("candidates", "TEXT"),  # JSON [{"plate", "score"}]
+    ("region", "TEXT"),
+    ("region_score", "REAL"),
+    ("box", "TEXT"),  # JSON {"xmin", "ymin", "xmax", "ymax"}
+    ("vehicle_type", "TEXT"),
+    ("vehicle_score", "REAL"),
+    ("make", "TEXT"),
+    ("model", "TEXT"),
+    ("color", "TEXT"),
+    ("orientation", "TEXT"),
+    ("watchlist_name", "TEXT"),
+    ("watchlist_plate", "TEXT"),
+    ("watchlist_distance", "REAL"),
+    ("snapshot", "TEXT"),  # the annotated copy saved (storage.save_snapshots), or null
+    ("snapshot_url", "TEXT"),  # where the picture came from (Frigate URL, file ...)
+)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+_JSON_COLUMNS = frozenset({"candidates", "box"})
+
+_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS reads ({', '.join(f'{n} {t}' for n, t in COLUMNS)})",
+    "CREATE INDEX IF NOT EXISTS reads_time ON reads (time)",
+    "CREATE INDEX IF NOT EXISTS reads_plate ON reads (plate_normalized, time)",
+    "CREATE INDEX IF NOT EXISTS reads_camera ON reads (camera, time)",
+)
+_PRUNE_EVERY = 3600.0
+
+
+def row_from_event(event: dict[str, Any]) -> tuple[Any, ...]:
+    """A plate event (docs/bridge.md) as a `reads` row."""
+    region = event.get("region") or {}
+    vehicle = event.get("vehicle") or {}
+    match = event.get("watchlist") or {}
+    snapshot = event.get("snapshot") or {}
+    values = {
+        "id": event.get("id"),
+        "time": event.get("time"),
+        "read_time": event.get("read_time"),
+        "camera": event.get("camera"),
+        "source": event.get("source"),
+        "source_event_id": event.get("source_event_id"),
+        "label": event.get("label"),
+        "event_type": event.get("event_type"),
+        "plate": event.get("plate"),
+        "plate_normalized": normalize_plate(event.get("plate") or ""),
+        "score": event.get("score"),
+        "candidates": json.dumps(event.get("candidates") or []),
+        "region": region.get("code"),
+        "region_score": region.get("score"),
+        "box": json.dumps(event.get("box")) if event.get("box") else None,
+        "vehicle_type": vehicle.get("type"),
+        "vehicle_score": vehicle.get("score"),
+        "make": event.get("make"),
+        "model": event.get("model"),
+        "color": event.get("color"),
+        "orientation": event.get("orientation"),
+        "watchlist_name": match.get("name"),
+        "watchlist_plate": match.get("plate"),
+        "watchlist_distance": match.get("distance"),
+        "snapshot": snapshot.get("saved"),
+        "snapshot_url": snapshot.get("url") or snapshot.get("path") or snapshot.get("topic"),
+    }
+    return tuple(values[name] for name in COLUMN_NAMES)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    for statement in _SCHEMA:
+        connection.execute(statement)
+    connection.commit()
+    return connection
+
+
+class HistoryWriter:
+    """Appends rows from a background thread; `record` never blocks."""
+
+    def __init__(self, path: Path, *, max_age_days: float = 0.0) -> None:
+        self.path = path
+        self.max_age_days = max_age_days
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.failed = 0
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = connect(self.path)  # fail now (bad path) rather than in the thread
+        self._thread = threading.Thread(
+            target=self._run, args=(connection,), name="history-writer", daemon=True
+        )
+        self._thread.start()
+
+    def record(self, event: dict[str, Any]) -> None:
+        if self._thread is not None and event.get("plate") is not None:
+            self._queue.put(row_from_event(event))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            _LOGGER.warning("the history writer did not finish within %g s", timeout)
+        self._thread = None
+
+    def _run(self, connection: sqlite3.Connection) -> None:
+        # Column names are our constants; values are bound parameters.
+        insert = (
+            f"INSERT OR REPLACE INTO reads ({', '.join(COLUMN_NAMES)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' for _ in COLUMN_NAMES)})"
+        )
+        last_prune = 0.0
+        with closing(connection):
+            while True:
+                item = self._queue.get()
+                batch: list[tuple[Any, ...]] = []
+                stop = item is None
+                if item is not None:
+                    batch.append(item)
+                while not stop and len(batch) < 500:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                    else:
+                        batch.append(more)
+                if batch:
+                    try:
+                        with connection:
+                            connection.executemany(insert, batch)
+                        self.written += len(batch)
+                    except sqlite3.Error as err:
+                        self.failed += len(batch)
+                        _LOGGER.error("cannot write %d reads to the history: %s", len(batch), err)
+                now = time.monotonic()
+                if self.max_age_days > 0 and now - last_prune > _PRUNE_EVERY:
+                    last_prune = now
+                    self._prune(connection)
+                if stop:
+                    return
+
+    def _prune(self, connection: sqlite3.Connection) -> None:
+        horizon = datetime.now(UTC) - timedelta(days=self.max_age_days)
+        try:
+            with connection:
+                connection.execute("DELETE FROM reads WHERE time < ?", (_iso(horizon),))
+        except sqlite3.Error as err:
+            _LOGGER.warning("cannot prune the history: %s", err)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`30m`, `2h`, `7d`, `1w` ago, or an ISO 8601 date/time (UTC when no zone)."""
+    now = now or datetime.now(UTC)
+    match = _RELATIVE.match(text)
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: use e.g. 2h, 7d or 2024-12-06T19:00") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    plate: str | None = None  # normalised equality; * and ? are wildcards
+    camera: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None  # newest first
+
+
+def query(path: Path, q: Query) -> list[dict[str, Any]]:
+    """Rows matching `q`, newest first, with JSON columns decoded."""
+    where: list[str] = []
+    params: list[Any] = []
+    if q.plate:
+        pattern = "".join(
+            part if part in ("*", "?") else normalize_plate(part)
+            for part in re.split(r"([*?])", q.plate)
+        )
+        if "*" in pattern or "?" in pattern:
+            where.append("plate_normalized GLOB ?")
+        else:
+            where.append("plate_normalized = ?")
+        params.append(pattern)
+    if q.camera:
+        where.append("camera = ?")
+        params.append(q.camera)
+    if q.since is not None:
+        where.append("time >= ?")
+        params.append(_iso(q.since))
+    if q.until is not None:
+        where.append("time < ?")
+        params.append(_iso(q.until))
+    sql = f"SELECT {', '.join(COLUMN_NAMES)} FROM reads"  # noqa: S608 - our constants
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY time DESC, read_time DESC"
+    if q.limit:
+        sql += f" LIMIT {int(q.limit)}"
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=10)) as connection:
+        rows = connection.execute(sql, params).fetchall()
+    return [_decode(row) for row in rows]
+
+
+def _decode(row: Sequence[Any]) -> dict[str, Any]:
+    data = dict(zip(COLUMN_NAMES, row, strict=True))
+    for name in _JSON_COLUMNS:
+        if data[name] is not None:
+            data[name] = json.loads(data[name])
+    return data
+
+
+def iter_rows(rows: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
+    """CSV rows: JSON columns stay JSON text."""
+    for row in rows:
+        yield [
+            json.dumps(row[name]) if name in _JSON_COLUMNS and row[name] is not None else row[name]
+            for name in COLUMN_NAMES
+        ]

@@ -1,0 +1,566 @@
+"""Home Assistant MQTT discovery: devices, entities and triggers with no YAML.
+
+One device per camera and one for the bridge, announced on
+`<prefix>/<component>/<node_id>/<object_id>/config` (retained) as soon as the
+bridge is connected, again when Home Assistant says it is back online
+(`<prefix>/status` = `online`), and for a camera that was not configured the
+first time a picture of it arrives. Every entity is unavailable when
+`<base>/status` is `offline`.
+
+Removal: at start-up the bridge reads back the retained discovery topics under
+its node id (a marker message tells when the broker has sent them all) and
+publishes an empty retained payload on each one it no longer wants: cameras
+taken out of the configuration (or disabled), MMC sensors once MMC is off,
+images once `image: false`, and so on. Every entity and topic is documented
+in docs/bridge.md ("Home Assistant").
+
+The states come from the bridge's ordinary topics through value templates:
+nothing extra is published per read except the image and, for watched plates,
+`<base>/<camera>/watchlist`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from platereader import PlateResult
+
+from . import __version__
+from .config import BridgeConfig
+from .events import EVENT_DETECTED, EVENT_NO_PLATE, EVENT_UNKNOWN, EVENT_WATCHED, Topics
+from .mqtt import InMessage, MqttLink
+from .pipeline import ReadReport
+from .snapshots import annotate_image
+
+_LOGGER = logging.getLogger(__name__)
+
+ORIGIN = {"name": "plate-bridge", "sw_version": __version__}
+SYNC_TIMEOUT = 5.0
+BRIDGE_PREFIX = "_bridge_"  # object ids of the bridge device's entities
+
+# Per-camera entity keys; object ids are `<camera>_<key>`.
+CAMERA_KEYS = (
+    "last_plate",
+    "vehicle_type",
+    "make_model",
+    "colour",
+    "orientation",
+    "region",
+    "plate_event",
+    "watched_present",
+    "snapshot",
+    "trigger_plate_detected",
+    "trigger_watched_plate",
+    "trigger_unknown_plate",
+)
+MMC_KEYS = frozenset({"make_model", "colour", "orientation"})
+
+_PLATE_TEXT = {
+    "upper": "{{ value_json.plate | upper }}",
+    "read": "{{ value_json.plate }}",
+    "watchlist": (
+        "{{ value_json.watchlist.plate if value_json.watchlist else value_json.plate | upper }}"
+    ),
+    "name": "{{ value_json.watchlist.name if value_json.watchlist else value_json.plate | upper }}",
+}
+_PLATE_ATTRIBUTES = (
+    "{{ {'score': value_json.score, 'candidates': value_json.candidates, "
+    "'region': value_json.region.code if value_json.region else none, "
+    "'region_score': value_json.region.score if value_json.region else none, "
+    "'box': value_json.box, 'watched': value_json.watchlist is not none, "
+    "'watchlist': value_json.watchlist, 'plate': value_json.plate, "
+    "'event_type': value_json.event_type, 'time': value_json.time, "
+    "'source': value_json.source, 'source_event_id': value_json.source_event_id, "
+    "'vehicle': value_json.vehicle} | to_json }}"
+)
+_EVENT_PAYLOAD = (
+    "{{ {'event_type': value_json.event_type, 'plate': value_json.plate, "
+    "'score': value_json.score, "
+    "'watchlist': value_json.watchlist.name if value_json.watchlist else none, "
+    "'owner': value_json.watchlist.owner if value_json.watchlist else none, "
+    "'vehicle_type': value_json.vehicle.type if value_json.vehicle else none, "
+    "'camera': value_json.camera, 'time': value_json.time, 'id': value_json.id, "
+    "'source_event_id': value_json.source_event_id} | to_json }}"
+)
+_WATCHED_ATTRIBUTES = (
+    "{{ {'plate': value_json.plate, 'name': value_json.watchlist.name, "
+    "'owner': value_json.watchlist.owner, 'tags': value_json.watchlist.tags, "
+    "'time': value_json.time} | to_json if value_json.watchlist else '{}' }}"
+)
+
+
+def object_key(name: str) -> str:
+    """A camera (or node) name as it may appear in object ids and unique ids."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
+def _title(camera: str) -> str:
+    return re.sub(r"[_-]+", " ", camera).strip().title() or camera
+
+
+class Discovery:
+    def __init__(self, config: BridgeConfig, link: MqttLink, topics: Topics) -> None:
+        self.config = config
+        self.settings = config.homeassistant
+        self.link = link
+        self.topics = topics
+        self.node = config.node_id
+        self.prefix = self.settings.prefix
+        self.cameras: set[str] = set(config.known_cameras())
+        self.published: dict[str, bytes] = {}  # topic -> payload, what we announce now
+        self.removed: list[str] = []  # stale topics emptied at start-up
+        self.synced = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._retained: set[str] = set()
+        self._marker = b""
+        self._marker_seen = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.link.on_connected.append(self._on_connected)
+        if self.settings.enabled:
+            self.link.subscribe(f"{self.prefix}/status", self._on_ha_status)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _on_connected(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._sync(), name="discovery-sync")
+        elif self.synced.is_set():
+            self.publish_all()  # the broker may have lost its retained messages
+
+    def _on_ha_status(self, message: InMessage) -> None:
+        if message.payload.strip().lower() == b"online" and self.synced.is_set():
+            _LOGGER.info("Home Assistant is online: announcing the entities again")
+            self.publish_all()
+
+    # -- start-up: read back what was announced, remove what is stale -------------------
+
+    async def _sync(self) -> None:
+        pattern = f"{self.prefix}/+/{self.node}/+/config"
+        self._marker = uuid.uuid4().hex.encode()
+        self.link.subscribe(pattern, self._on_retained, retained=True)
+        self.link.subscribe(self.topics.discovery_sync, self._on_marker)
+        self.link.publish_volatile(self.topics.discovery_sync, self._marker, retain=False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._marker_seen.wait(), SYNC_TIMEOUT)
+        await asyncio.sleep(0.1)  # brokers that deliver other subscriptions' messages late
+        self.link.unsubscribe(pattern)
+        self.link.unsubscribe(self.topics.discovery_sync)
+        for topic in self._retained:
+            camera = self.camera_of(topic)
+            if camera is not None and self.config.camera_may_appear(camera):
+                self.cameras.add(camera)
+        wanted = self.configs() if self.settings.enabled else {}
+        self.removed = sorted(self._retained - set(wanted))
+        for topic in self.removed:
+            self.link.publish_volatile(topic, b"", retain=True)
+        if self.removed:
+            _LOGGER.info("removed %d stale Home Assistant entities", len(self.removed))
+        if self.settings.enabled:
+            self.publish_all()
+        self.synced.set()
+
+    def _on_retained(self, message: InMessage) -> None:
+        if message.payload:
+            self._retained.add(message.topic)
+
+    def _on_marker(self, message: InMessage) -> None:
+        if message.payload == self._marker:
+            self._marker_seen.set()
+
+    def camera_of(self, topic: str) -> str | None:
+        """The camera a discovery topic of ours belongs to (None: the bridge's own)."""
+        parts = topic.split("/")
+        if len(parts) < 4:
+            return None
+        object_id = parts[-2]
+        if object_id.startswith(BRIDGE_PREFIX):
+            return None
+        for key in sorted(CAMERA_KEYS, key=len, reverse=True):
+            if object_id.endswith("_" + key) and len(object_id) > len(key) + 1:
+                return object_id[: -len(key) - 1]
+        return None
+
+    # -- announcing ------------------------------------------------------------------
+
+    def publish_all(self) -> None:
+        configs = self.configs()
+        for topic, payload in configs.items():
+            self.link.publish_volatile(topic, payload, retain=True)
+        self.published = configs
+
+    def camera_seen(self, camera: str) -> None:
+        """A picture of `camera` arrived: announce it if it is new."""
+        if camera in self.cameras or not self.config.camera(camera).enabled:
+            return
+        self.cameras.add(camera)
+        if self.settings.enabled and self.synced.is_set():
+            configs = self.camera_configs(camera)
+            for topic, payload in configs.items():
+                self.link.publish_volatile(topic, payload, retain=True)
+            self.published.update(configs)
+
+    def configs(self) -> dict[str, bytes]:
+        configs = self.bridge_configs()
+        for camera in sorted(self.cameras):
+            configs.update(self.camera_configs(camera))
+        return configs
+
+    def _topic(self, component: str, object_id: str) -> str:
+        return f"{self.prefix}/{component}/{self.node}/{object_id}/config"
+
+    def _encode(self, payload: dict[str, Any]) -> bytes:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @property
+    def bridge_device(self) -> dict[str, Any]:
+        return {
+            "identifiers": [f"{self.node}_bridge"],
+            "name": "Plate bridge" if self.node == "plate_bridge" else f"Plate bridge {self.node}",
+            "manufacturer": "plate-bridge",
+            "model": "MQTT bridge",
+            "sw_version": __version__,
+        }
+
+    def camera_device(self, camera: str) -> dict[str, Any]:
+        return {
+            "identifiers": [f"{self.node}_{object_key(camera)}"],
+            "name": _title(camera),
+            "manufacturer": "plate-bridge",
+            "model": "Plate reader camera",
+            "sw_version": __version__,
+            "via_device": f"{self.node}_bridge",
+        }
+
+    def _common(self, unique: str, name: str, device: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "unique_id": f"{self.node}_{unique}",
+            "object_id": f"{self.node}_{unique}",
+            "device": device,
+            "origin": ORIGIN,
+            "availability_topic": self.topics.status,
+            "qos": 1,
+        }
+
+    def bridge_configs(self) -> dict[str, bytes]:
+        metrics = self.topics.metrics
+        device = self.bridge_device
+        entities: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                "sensor",
+                "api_calls_used",
+                {
+                    "name": "API calls used",
+                    "state_topic": metrics,
+                    "value_template": "{{ value_json.budget.used if value_json.budget.used "
+                    "is not none else 'None' }}",
+                    "state_class": "total_increasing",
+                    "unit_of_measurement": "calls",
+                    "icon": "mdi:counter",
+                },
+            ),
+            (
+                "sensor",
+                "api_calls_remaining",
+                {
+                    "name": "API calls remaining",
+                    "state_topic": metrics,
+                    "value_template": "{{ value_json.budget.remaining if value_json.budget."
+                    "remaining is not none else 'None' }}",
+                    "state_class": "measurement",
+                    "unit_of_measurement": "calls",
+                    "icon": "mdi:counter",
+                },
+            ),
+            (
+                "sensor",
+                "api_period_resets",
+                {
+                    "name": "API period resets",
+                    "state_topic": metrics,
+                    "value_template": "{{ value_json.budget.resets_on or 'None' }}",
+                    "device_class": "timestamp",
+                    "icon": "mdi:calendar-refresh",
+                },
+            ),
+            (
+                "sensor",
+                "queue_depth",
+                {
+                    "name": "Queue depth",
+                    "state_topic": metrics,
+                    "value_template": "{{ value_json.gauges.queue_depth }}",
+                    "state_class": "measurement",
+                    "entity_category": "diagnostic",
+                    "icon": "mdi:tray-full",
+                },
+            ),
+            (
+                "sensor",
+                "last_error",
+                {
+                    "name": "Last error",
+                    "state_topic": metrics,
+                    "value_template": "{{ (value_json.last_error.kind ~ ': ' ~ "
+                    "value_json.last_error.message)[:250] if value_json.last_error "
+                    "else 'None' }}",
+                    "json_attributes_topic": metrics,
+                    "json_attributes_template": "{{ value_json.last_error | to_json "
+                    "if value_json.last_error else '{}' }}",
+                    "entity_category": "diagnostic",
+                    "icon": "mdi:alert-circle-outline",
+                },
+            ),
+            (
+                "binary_sensor",
+                "reads_paused",
+                {
+                    "name": "Reads paused",
+                    "state_topic": metrics,
+                    "value_template": "{{ 'ON' if value_json.budget.paused else 'OFF' }}",
+                    "json_attributes_topic": metrics,
+                    "json_attributes_template": "{{ {'reason': value_json.budget.paused} "
+                    "| to_json }}",
+                    "device_class": "problem",
+                    "entity_category": "diagnostic",
+                },
+            ),
+        ]
+        configs = {}
+        for component, key, specific in entities:
+            payload = self._common(f"bridge_{key}", specific.pop("name"), device)
+            payload.update(specific)
+            configs[self._topic(component, f"{BRIDGE_PREFIX}{key}")] = self._encode(payload)
+        return configs
+
+    def _mmc(self, camera: str) -> bool:
+        mmc = self.config.camera(camera).mmc
+        return bool(mmc if mmc is not None else self.config.api.mmc)
+
+    def event_types(self) -> list[str]:
+        types = [EVENT_WATCHED, EVENT_UNKNOWN] if self.config.watchlist else [EVENT_DETECTED]
+        if self.config.pipeline.publish_no_plate:
+            types.append(EVENT_NO_PLATE)
+        return types
+
+    def camera_configs(self, camera: str) -> dict[str, bytes]:
+        topics = self.topics
+        device = self.camera_device(camera)
+        state = topics.camera_state(camera)
+        plate = topics.camera_plate(camera)
+        key = object_key(camera)
+        entities: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                "sensor",
+                "last_plate",
+                {
+                    "name": "Last plate",
+                    "state_topic": state,
+                    "value_template": _PLATE_TEXT[self.settings.plate_text],
+                    "json_attributes_topic": state,
+                    "json_attributes_template": _PLATE_ATTRIBUTES,
+                    "icon": "mdi:card-text-outline",
+                },
+            ),
+            (
+                "sensor",
+                "vehicle_type",
+                {
+                    "name": "Vehicle type",
+                    "state_topic": state,
+                    "value_template": "{{ value_json.vehicle.type if value_json.vehicle "
+                    "else 'None' }}",
+                    "icon": "mdi:car-side",
+                },
+            ),
+            (
+                "sensor",
+                "make_model",
+                {
+                    "name": "Make and model",
+                    "state_topic": state,
+                    "value_template": "{{ (value_json.make ~ ' ' ~ (value_json.model or ''))"
+                    " | trim if value_json.make else 'None' }}",
+                    "icon": "mdi:car-info",
+                },
+            ),
+            (
+                "sensor",
+                "colour",
+                {
+                    "name": "Colour",
+                    "state_topic": state,
+                    "value_template": "{{ value_json.color or 'None' }}",
+                    "icon": "mdi:palette",
+                },
+            ),
+            (
+                "sensor",
+                "orientation",
+                {
+                    "name": "Orientation",
+                    "state_topic": state,
+                    "value_template": "{{ value_json.orientation or 'None' }}",
+                    "icon": "mdi:compass-outline",
+                },
+            ),
+            (
+                "sensor",
+                "region",
+                {
+                    "name": "Plate region",
+                    "state_topic": state,
+                    "value_template": "{{ value_json.region.code if value_json.region "
+                    "else 'None' }}",
+                    "icon": "mdi:earth",
+                },
+            ),
+            (
+                "event",
+                "plate_event",
+                {
+                    "name": "Plate",
+                    "state_topic": plate,
+                    "value_template": _EVENT_PAYLOAD,
+                    "event_types": self.event_types(),
+                    "icon": "mdi:car-arrow-right",
+                },
+            ),
+            (
+                "binary_sensor",
+                "watched_present",
+                {
+                    "name": "Watched vehicle present",
+                    "state_topic": topics.camera_watchlist(camera),
+                    "value_template": "{{ 'ON' if value_json.watchlist else 'OFF' }}",
+                    "json_attributes_topic": topics.camera_watchlist(camera),
+                    "json_attributes_template": _WATCHED_ATTRIBUTES,
+                    "off_delay": self.settings.hold_time,
+                    "device_class": "presence",
+                    "icon": "mdi:car-key",
+                },
+            ),
+        ]
+        if self.settings.image:
+            entities.append(
+                (
+                    "image",
+                    "snapshot",
+                    {
+                        "name": "Last snapshot",
+                        "image_topic": topics.camera_image(camera),
+                        "content_type": "image/jpeg",
+                    },
+                )
+            )
+        configs = {}
+        for component, name, specific in entities:
+            if name in MMC_KEYS and not self._mmc(camera):
+                continue
+            payload = self._common(f"{key}_{name}", specific.pop("name"), device)
+            payload.update(specific)
+            configs[self._topic(component, f"{key}_{name}")] = self._encode(payload)
+        if self.settings.device_triggers:
+            configs.update(self._triggers(camera, key, device))
+        return configs
+
+    def _triggers(self, camera: str, key: str, device: dict[str, Any]) -> dict[str, bytes]:
+        plate = self.topics.camera_plate(camera)
+        any_plate = "{{ 'plate_detected' if value_json.plate else 'no_plate' }}"
+        triggers = [
+            ("plate_detected", any_plate),
+            (EVENT_WATCHED, "{{ value_json.event_type }}"),
+            (EVENT_UNKNOWN, "{{ value_json.event_type }}"),
+        ]
+        configs = {}
+        for kind, template in triggers:
+            payload = {
+                "automation_type": "trigger",
+                "type": kind,
+                "subtype": camera,
+                "topic": plate,
+                "value_template": template,
+                "payload": kind,
+                "qos": 1,
+                "device": device,
+                "origin": ORIGIN,
+            }
+            configs[self._topic("device_automation", f"{key}_trigger_{kind}")] = self._encode(
+                payload
+            )
+        return configs
+
+
+class ImagePublisher:
+    """The last annotated snapshot of each camera, retained on `<base>/<camera>/image`.
+
+    Annotating is Pillow work in one worker thread shared by every camera (one
+    decoded picture in memory at a time); per camera at most one image is made
+    per `interval` seconds and only the latest read waits (older ones are
+    skipped), so a burst of reads costs a few images, not one each.
+    """
+
+    def __init__(self, link: MqttLink, topics: Topics, interval: float) -> None:
+        self.link = link
+        self.topics = topics
+        self.interval = interval
+        self._pending: dict[str, tuple[bytes, Sequence[PlateResult]]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._last: dict[str, float] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotate")
+        self.published = 0
+        self._stopping = asyncio.Event()
+
+    def observe(self, report: ReadReport) -> None:
+        if not report.events:
+            return  # nothing published for this picture (no plate, a duplicate ...)
+        camera = report.context.camera
+        self._pending[camera] = (report.image, report.results)
+        if camera not in self._tasks:
+            self._tasks[camera] = asyncio.create_task(self._run(camera), name=f"image-{camera}")
+
+    async def _run(self, camera: str) -> None:
+        try:
+            while camera in self._pending:
+                wait = self._last.get(camera, -1e9) + self.interval - time.monotonic()
+                if wait > 0 and not self._stopping.is_set():
+                    with contextlib.suppress(TimeoutError):  # stopping: draw the last one now
+                        await asyncio.wait_for(self._stopping.wait(), wait)
+                image, results = self._pending.pop(camera)
+                self._last[camera] = time.monotonic()
+                try:
+                    data = await asyncio.get_running_loop().run_in_executor(
+                        self._executor, annotate_image, image, results
+                    )
+                except Exception as err:  # a picture Pillow cannot draw on
+                    _LOGGER.warning("cannot annotate the snapshot of %s: %s", camera, err)
+                    continue
+                self.link.publish_volatile(self.topics.camera_image(camera), data, retain=True)
+                self.published += 1
+        finally:
+            self._tasks.pop(camera, None)
+
+    async def stop(self, within: float = 5.0) -> None:
+        self._stopping.set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=within)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.to_thread(self._executor.shutdown, wait=True)

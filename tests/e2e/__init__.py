@@ -1,0 +1,1 @@
+"""End-to-end tests: real processes (Home Assistant, mosquitto, the bridge, Node-RED)."""
