@@ -14,11 +14,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+class FakeApiProcess:
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self.pid = pid
+
+
 @contextlib.contextmanager
-def fake_api_process(*args: str) -> Iterator[str]:
-    """Start `python -m tests.fake_api ARGS`; yield its base URL; stop it."""
+def fake_api_process(*args: str) -> Iterator[FakeApiProcess]:
+    """Start `python -m tests.fake_api --forget-requests ARGS`; yield its URL and pid."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_api", *args],
+        [sys.executable, "-m", "tests.fake_api", "--forget-requests", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -28,7 +34,7 @@ def fake_api_process(*args: str) -> Iterator[str]:
         url = process.stdout.readline().strip()
         if not url.startswith("http"):
             raise RuntimeError(f"fake API did not start (said {url!r})")
-        yield url
+        yield FakeApiProcess(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)

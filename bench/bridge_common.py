@@ -26,6 +26,7 @@ from PIL import Image, ImageFilter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._fakeserver import FakeApiProcess, fake_api_process  # noqa: E402
 from tests.mosquitto import Mosquitto  # noqa: E402
 
 __all__ = ["ROOT", "Mosquitto"]
@@ -41,30 +42,11 @@ def camera_jpeg(width: int = 1280, height: int = 720) -> bytes:
     return buffer.getvalue()
 
 
-class FakeApiProcess:
-    def __init__(self, url: str, pid: int) -> None:
-        self.url = url
-        self.pid = pid
-
-
 @contextlib.contextmanager
 def fake_api() -> Iterator[FakeApiProcess]:
     """The fake Plate Recognizer API (on-premise flavour, answers at once) in its own process."""
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve-fake-api"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"fake API did not start: {url!r}")
-        yield FakeApiProcess(url, process.pid)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with fake_api_process("--mode", "onprem", "--total-calls", str(10**12)) as process:
+        yield process
 
 
 @contextlib.contextmanager
@@ -85,32 +67,6 @@ def bridge(config: dict[str, Any]) -> Iterator[subprocess.Popen[bytes]]:
             if process.poll() is None:
                 process.terminate()
                 process.wait(30)
-
-
-def _serve_fake_api() -> None:
-    """The fake API for benchmarks: it forgets its request log every half second.
-
-    The fake keeps every request (uploads included) for tests to inspect; over a
-    benchmark that grows to hundreds of MB and its garbage-collection pauses would
-    show up as API latency.
-    """
-    import asyncio
-
-    from tests.fake_api.server import FakePlateRecognizer
-
-    async def serve() -> None:
-        fake = FakePlateRecognizer(mode="onprem", total_calls=10**12)
-        await fake.start()
-        print(fake.url, flush=True)
-        try:
-            while True:
-                await asyncio.sleep(0.5)
-                fake.requests.clear()
-        finally:
-            await fake.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
 
 
 def base_config(broker: Mosquitto, api_url: str, **extra: Any) -> dict[str, Any]:
@@ -224,7 +180,3 @@ def paced(rate: float, seconds: float) -> Iterator[int]:
         if delay > 0:
             time.sleep(delay)
         yield n
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["--serve-fake-api"]:
-    _serve_fake_api()

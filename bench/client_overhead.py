@@ -142,11 +142,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     image = sample_jpeg()
-    with fake_api_process("--mode", "cloud", "--total-calls", "100000000") as url:
-        asyncio.run(overhead(url, image, args.reads))
-        asyncio.run(throughput(url, image, min(args.seconds, 5.0)))
-    with fake_api_process("--mode", "cloud", "--rate-limit", "8") as url:
-        asyncio.run(limiter_accuracy(url, image, args.seconds, 8.0))
+    with fake_api_process("--mode", "cloud", "--total-calls", "100000000") as fake:
+        asyncio.run(overhead(fake.url, image, args.reads))
+        asyncio.run(throughput(fake.url, image, min(args.seconds, 5.0)))
+    with fake_api_process("--mode", "cloud", "--rate-limit", "8") as fake:
+        asyncio.run(limiter_accuracy(fake.url, image, args.seconds, 8.0))
 
 
 if __name__ == "__main__":

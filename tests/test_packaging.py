@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import platereader
@@ -43,32 +42,7 @@ def _stdlib() -> frozenset[str]:
     return frozenset(sys.stdlib_module_names) | {"__future__"}
 
 
-def test_manifest_follows_hassfest_rules() -> None:
-    manifest = json.loads((REPO / "custom_components/plate_recognizer/manifest.json").read_text())
-    keys = list(manifest)
-    assert keys[:2] == ["domain", "name"]
-    assert keys[2:] == sorted(keys[2:])
-    for required in ("version", "iot_class", "documentation", "codeowners", "issue_tracker"):
-        assert manifest.get(required), f"manifest.json lacks {required}"
-    assert manifest["domain"] == "plate_recognizer"
-
-
-def test_hacs_json_has_only_known_keys() -> None:
-    known = {
-        "name",
-        "content_in_root",
-        "zip_release",
-        "filename",
-        "hide_default_branch",
-        "country",
-        "homeassistant",
-        "persistent_directory",
-        "render_readme",
-        "hacs",
-    }
-    hacs = json.loads((REPO / "hacs.json").read_text())
-    assert hacs.get("name")
-    assert set(hacs) <= known
+# manifest.json and hacs.json rules: tests/ha/test_metadata.py.
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:

@@ -26,7 +26,12 @@ async def _serve(args: argparse.Namespace) -> None:
     await fake.start(args.port)
     try:
         print(fake.url, flush=True)
-        await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(0.5)
+            if args.forget_requests:
+                # Benchmarks: the request log (uploads included) would grow to hundreds
+                # of MB and its garbage-collection pauses would show up as latency.
+                fake.requests.clear()
     finally:
         await fake.stop()
 
@@ -41,6 +46,9 @@ def main() -> None:
     parser.add_argument("--max-upload-bytes", type=int, default=None)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--total-calls", type=int, default=DEFAULT_TOTAL_CALLS, help="quota")
+    parser.add_argument(
+        "--forget-requests", action="store_true", help="keep no request log (benchmarks)"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 
