@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import platereader
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,3 +67,14 @@ def test_every_package_is_installed() -> None:
         for init in (REPO / top).rglob("__init__.py"):
             found.add(".".join(init.parent.relative_to(REPO).parts))
     assert listed == found
+
+
+def test_the_example_bridge_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.config import load_config
+
+    for name in ("MQTT_PASSWORD", "PLATE_RECOGNIZER_TOKEN", "FRIGATE_PASSWORD"):
+        monkeypatch.setenv(name, "secret")
+    config = load_config(REPO / "examples" / "config.yaml")
+    assert config.homeassistant.enabled
+    assert config.sources.frigate is not None
+    assert config.sources.frigate.write_back.sub_label == "auto"
