@@ -46,12 +46,9 @@ from bridge_common import (
     wait_until,
 )
 
+from bench._stats import percentile
+
 CAMERAS = ("drive", "gate", "street", "yard")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def run(rate: float, seconds: float, image: bytes) -> dict[str, Any]:
@@ -99,7 +96,7 @@ def run(rate: float, seconds: float, image: bytes) -> dict[str, Any]:
         "processing_p99_ms": metrics["processing"]["p99_ms"],
         "api_p99_ms": metrics["api_time"]["p99_ms"],
         "e2e_p50_ms": statistics.median(end_to_end) if end_to_end else float("nan"),
-        "e2e_p99_ms": percentile(end_to_end, 99) if end_to_end else float("nan"),
+        "e2e_p99_ms": percentile(end_to_end, 0.99) if end_to_end else float("nan"),
         "dropped": sum(v for k, v in metrics["counters"].items() if k.startswith("dropped")),
         "peak_rss_mb": peak,
         "cpu_ms_per_event": {name: seconds * 1000 / total for name, seconds in cpu.items()},

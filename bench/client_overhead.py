@@ -28,6 +28,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._fakeserver import fake_api_process
+from bench._stats import percentile
 from platereader import PlateReader, PlateReaderRateLimitError
 
 TOKEN = "test-token"
@@ -39,11 +40,6 @@ def sample_jpeg() -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
 def ms(value: float) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._stats import percentile  # noqa: E402
 from plate_engine.recognizer import Recognizer  # noqa: E402
 from plate_engine.types import Box, PlateRead, ReadOptions  # noqa: E402
 
@@ -93,13 +94,6 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def run_subset(
     rec: Recognizer, name: str, labels: list[Label], options: ReadOptions, verbose: bool
 ) -> Tally:
@@ -142,7 +136,8 @@ def report(name: str, t: Tally) -> str:
     n = max(1, t.images)
     return (
         f"{name:<4} {t.images:>6} {t.found / n:>7.1%} {t.exact / n:>7.1%} {t.within1 / n:>8.1%}"
-        f" {t.false_pos / n:>7.2f} {pct(t.latencies, 0.5):>7.0f} {pct(t.latencies, 0.95):>7.0f}"
+        f" {t.false_pos / n:>7.2f} {percentile(t.latencies, 0.5):>7.0f}"
+        f" {percentile(t.latencies, 0.95):>7.0f}"
     )
 
 

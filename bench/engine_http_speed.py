@@ -36,6 +36,10 @@ import httpx
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._stats import percentile  # noqa: E402
+
 DEFAULT_IMAGE = ROOT.parent / "shared" / "samples" / "cars-4k.jpg"
 # The SDK's published 1280x720 figures (ms per call, 50 calls, 4 concurrent, n2-standard-2).
 SDK_MS = {"regular": 107.8, "fast": 58.2}
@@ -56,8 +60,7 @@ class Run:
         return self.total_s * 1000 / self.calls
 
     def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, q)
 
 
 def prepare_image(path: Path, size: tuple[int, int]) -> bytes:

@@ -30,6 +30,7 @@ import cv2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._stats import percentile  # noqa: E402
 from plate_engine.recognizer import Recognizer  # noqa: E402
 from plate_engine.types import ReadOptions  # noqa: E402
 
@@ -51,8 +52,7 @@ class Result:
         return self.total_s * 1000 / self.calls
 
     def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, q)
 
 
 def prepare_image(path: Path, size: tuple[int, int]) -> bytes:
