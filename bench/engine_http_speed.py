@@ -12,6 +12,9 @@ prints total duration / calls in ms (the SDK benchmark's figure, so concurrency 
 p50/p95 per-call latency, and the ratio to the SDK's published 1280x720 figures on a
 2-vCPU n2-standard-2 (107.8 ms regular, 58.2 ms fast), for regular and {"mode":"fast"}.
 The load average is printed before and after: figures from a busy machine mean little.
+A CPU yardstick (bench/_yardstick.py: a Python loop, a one-thread sgemm, the denormal
+penalty) is measured in the same run and printed with the figures, so that runs on two
+machines can be compared.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._stats import percentile  # noqa: E402
+from bench._yardstick import measure as measure_yardstick  # noqa: E402
 
 DEFAULT_IMAGE = ROOT.parent / "shared" / "samples" / "cars-4k.jpg"
 # The SDK's published 1280x720 figures (ms per call, 50 calls, 4 concurrent, n2-standard-2).
@@ -179,11 +183,14 @@ def main() -> None:
     width, height = (int(v) for v in args.size.lower().split("x"))
     image = prepare_image(args.image, (width, height))
     print(f"image: {args.image.name} resized to {width}x{height}, {len(image) / 1024:.0f} KiB JPEG")
+    yardstick = measure_yardstick()
+    print(yardstick.line())
     print(f"before: {load()}")
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(engine_process(args.workers, args.threads))
         runs = asyncio.run(bench(url, image, args.calls, args.concurrency))
     print(f"after:  {load()}")
+    print(measure_yardstick().line() + " (after)")
     print(
         f"\n{args.calls} calls, {args.concurrency} concurrent, over HTTP "
         f"(workers {args.workers or 'default'}, threads {args.threads or 'default'})"
@@ -205,7 +212,8 @@ def main() -> None:
         "(the recogniser's own time per image); ratio = ms/call / SDK's"
     )
     if args.json:
-        figures = {
+        figures: dict[str, dict[str, float]] = {"yardstick": yardstick.as_dict()}
+        figures |= {
             run.mode: {
                 "ms_per_call": round(run.per_call_ms, 1),
                 "p50_ms": round(run.pct(0.5), 1),

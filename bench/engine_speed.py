@@ -9,9 +9,10 @@ The image is resized to --size and JPEG-encoded once; then --calls calls of
 Recognizer.read run from --concurrency threads. It prints total duration / calls in ms
 (the SDK benchmark's figure), p50/p95 per-call latency, CPU time per call (the lower
 bound of total/calls on an otherwise idle machine is that divided by the cores), the
-reads of the first call and the peak RSS, for regular and fast mode. `run_benchmark`
-takes any `read(bytes) -> object` callable so that an HTTP client can be measured the
-same way.
+reads of the first call and the peak RSS, for regular and fast mode, with a CPU yardstick
+measured in the same run (bench/_yardstick.py) so that two machines' figures compare.
+`run_benchmark` takes any `read(bytes) -> object` callable so that an HTTP client can be
+measured the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._stats import percentile  # noqa: E402
+from bench._yardstick import measure as measure_yardstick  # noqa: E402
 from plate_engine.recognizer import Recognizer  # noqa: E402
 from plate_engine.types import ReadOptions  # noqa: E402
 
@@ -103,6 +105,7 @@ def main() -> None:
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     data = prepare_image(args.image, (w, h))
+    print(measure_yardstick().line())
     rec = Recognizer(threads=args.threads)
     print(
         f"{args.image.name} {w}x{h}, {args.calls} calls, {args.concurrency} concurrent, "

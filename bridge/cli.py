@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
+from platereader.redact import install_log_redaction
+
 from . import __version__
 
 # Subcommand name -> module in bridge.commands. Each module has
@@ -20,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "engine": "engine",
     "history": "history",
     "demo": "demo",
+    "health": "health",
 }
 
 # Exit codes shared by every subcommand.
@@ -66,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Every record of every logger (httpx's Set-Cookie at -vv, paho, aiohttp) passes a
+    # root handler: redact credentials there. Commands register the config's secrets.
+    install_log_redaction()
     try:
         return _load(COMMANDS[args.command]).run(args)
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import (
@@ -34,6 +35,11 @@ from pydantic import (
 
 from platereader import CLOUD_URL, EngineConfig
 from platereader.exceptions import PlateReaderConfigError
+from platereader.frigate_policy import DEFAULT_MIN_SCORE as DEFAULT_LPR_MIN_SCORE
+from platereader.frigate_policy import DEFAULT_WAIT as DEFAULT_LPR_WAIT
+from platereader.frigate_policy import MAX_WAIT as MAX_LPR_WAIT
+from platereader.frigate_policy import LprOptions
+from platereader.watchlist import MAX_TOLERANCE, WatchEntry, tolerance_from_config
 
 ENV_PREFIX = "PLATE_BRIDGE_"
 TOKEN_ENV = "PLATE_RECOGNIZER_TOKEN"  # noqa: S105 - the variable's name, as `read` uses
@@ -263,6 +269,37 @@ class FrigateWriteBackConfig(_Section):
     )
 
 
+class FrigateLprConfig(_Section):
+    """Frigate's own plate reads (0.16+ LPR), see docs/bridge.md "Frigate's own plate reads"."""
+
+    mode: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="'auto' = publish Frigate's confident reads without a lookup, and hold a "
+        "lookup for one only on cameras Frigate reads plates on (its config says so, or it sent "
+        "a plate); 'on' = hold it on every camera; 'off' = ignore Frigate's reads.",
+    )
+    min_score: float = Field(
+        default=DEFAULT_LPR_MIN_SCORE,
+        ge=0,
+        le=1,
+        description="Frigate reads scoring this are published as they are; weaker ones are "
+        "looked up after the wait.",
+    )
+    wait: float = Field(
+        default=DEFAULT_LPR_WAIT,
+        ge=0,
+        le=MAX_LPR_WAIT,
+        description="Seconds a lookup waits for Frigate's read of a car (0 = never wait).",
+    )
+    confirm_watched: bool = Field(
+        default=False,
+        description="A Frigate read of a watched plate counts only once a lookup agrees.",
+    )
+
+    def options(self) -> LprOptions:
+        return LprOptions(self.mode, self.min_score, self.wait, self.confirm_watched)
+
+
 class FrigateConfig(_Section):
     url: str = Field(description="Frigate's HTTP address, e.g. http://frigate:5000")
     topic_prefix: str = "frigate"
@@ -284,6 +321,7 @@ class FrigateConfig(_Section):
     )
     snapshot: FrigateSnapshotConfig = Field(default_factory=FrigateSnapshotConfig)
     write_back: FrigateWriteBackConfig = Field(default_factory=FrigateWriteBackConfig)
+    lpr: FrigateLprConfig = Field(default_factory=FrigateLprConfig)
 
     @field_validator("url")
     @classmethod
@@ -365,7 +403,34 @@ class WatchEntryConfig(_Section):
     plate: str = Field(min_length=1)
     owner: str | None = None
     tags: list[str] = Field(default_factory=list)
-    tolerance: float = Field(default=1.0, ge=0, le=4)
+    tolerance: int = Field(
+        default=0,
+        description="Real characters that may differ (0-2; OCR look-alikes such as O/0 "
+        "never count). 1 lets through any plate differing from this one in one character: "
+        "a neighbour's car may open the gate. Older decimal values keep their whole part; "
+        "values up to 4 are read as 2.",
+    )
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _tolerance(cls, value: Any) -> int:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 4:
+            raise ValueError(f"must be 0 to {MAX_TOLERANCE} characters, got {value!r}")
+        return tolerance_from_config(value)
+
+    @model_validator(mode="after")
+    def _entry(self) -> Self:
+        self.to_entry()  # the plate's own checks (letters or digits, length)
+        return self
+
+    def to_entry(self) -> WatchEntry:
+        return WatchEntry(
+            name=self.name,
+            plate=self.plate,
+            owner=self.owner,
+            tags=tuple(self.tags),
+            tolerance=self.tolerance,
+        )
 
 
 class StorageConfig(_Section):
@@ -507,9 +572,13 @@ class BridgeConfig(_Section):
     def secrets(self) -> list[str]:
         """Every secret value, so logs and payloads can be checked or scrubbed."""
         values = [self.api.token, self.mqtt.password]
+        urls = [self.api.url]
         if self.sources.frigate:
             values += [self.sources.frigate.password, self.sources.frigate.token]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+            urls.append(self.sources.frigate.url)
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        # A password may also come as http://user:password@host.
+        return found + [unquote(p) for p in (urlsplit(url).password for url in urls) if p]
 
 
 _DEFAULT_CAMERA = CameraConfig()

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from platereader import Box, PlateResult
+from platereader.watchlist import WatchMatch
 
 from .outbox import OutMessage
-from .watchlist import WatchMatch
 
 SCHEMA_VERSION = 1
 
@@ -127,12 +127,14 @@ def plate_event(
     *,
     read_time: datetime,
     event_type: str | None = None,
+    read_by: str | None = None,
 ) -> dict[str, Any]:
     """The payload of one plate read (documented in docs/bridge.md).
 
     `event_type`: `watched_plate`, `unknown_plate` (not on a non-empty watch
     list), `plate_detected` (no watch list) or `no_plate`; by default derived
-    from `match` alone.
+    from `match` alone. `read_by`: who read the plate, `frigate` (Frigate's own
+    LPR), `api` (the cloud API) or `engine` (a local server).
     """
     if event_type is None:
         if result.plate is None:
@@ -150,6 +152,7 @@ def plate_event(
         "camera": context.camera,
         "source": context.source,
         "source_event_id": context.source_event_id,
+        "read_by": read_by,
         "label": context.label,
         "time": utc_iso(context.time),
         "read_time": utc_iso(read_time),
@@ -175,7 +178,7 @@ def plate_event(
         "color_score": _round(colour.score) if colour else None,
         "orientation": orientation.value if orientation else None,
         "orientation_score": _round(orientation.score) if orientation else None,
-        "watchlist": match.to_dict() if match is not None else None,
+        "watchlist": match.as_dict() if match is not None else None,
         "snapshot": context.snapshot.to_dict(),
         "extra": context.extra,
     }
@@ -218,5 +221,7 @@ def plate_messages(topics: Topics, event: dict[str, Any]) -> list[OutMessage]:
     ]
     if event.get("watchlist") is not None:
         messages.append(OutMessage(topics.watchlist, data))
-        messages.append(OutMessage(topics.camera_watchlist(camera), data))
+        # The "watched vehicle present" signal: live, so a broker outage cannot
+        # deliver it late (after reconnecting) as if the car were at the gate now.
+        messages.append(OutMessage(topics.camera_watchlist(camera), data, live=True))
     return messages

@@ -52,6 +52,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
+from platereader.frigate_policy import FrigatePayloadError, FrigatePlate, plate_in_event
+
 __all__ = [
     "DEFAULT_LABELS",
     "SUB_LABEL_MAX",
@@ -126,6 +128,15 @@ class FrigateEvent:
     snapshot_box: Box | None = None
     motionless_count: int | None = None
     position_changes: int | None = None
+
+    @property
+    def frigate_plate(self) -> FrigatePlate | None:
+        """The plate Frigate's own LPR (0.16+) attached to the object, if any."""
+        if self.recognized_license_plate is None:
+            return None
+        return FrigatePlate(
+            self.id, self.camera, self.recognized_license_plate, self.recognized_license_plate_score
+        )
 
     @property
     def snapshot_available(self) -> bool:
@@ -303,13 +314,10 @@ def parse_event(payload: bytes | str) -> FrigateEvent:
     stationary = _bool(after, "stationary", "after", False)
     active = _bool(after, "active", "after", not stationary)
 
-    plate_value = after.get("recognized_license_plate")
-    plate = _labelled_score(plate_value, "after.recognized_license_plate")
-    plate_score = _opt_number(after, "recognized_license_plate_score", "after")
-    if plate is not None and plate[1] is not None and plate_score is None:
-        plate_score = plate[1]
-    if plate is None:
-        plate_score = None
+    try:
+        plate = plate_in_event(after)
+    except FrigatePayloadError as err:
+        raise FrigateEventError(f"frigate event: {err}") from None
 
     start_time = _number(after, "start_time", "after", 0.0)
     end_time = _opt_number(after, "end_time", "after")
@@ -332,7 +340,7 @@ def parse_event(payload: bytes | str) -> FrigateEvent:
         snapshot_frame_time=snapshot_frame_time,
         sub_label=_labelled_score(after.get("sub_label"), "after.sub_label"),
         recognized_license_plate=None if plate is None else plate[0],
-        recognized_license_plate_score=plate_score,
+        recognized_license_plate_score=None if plate is None else plate[1],
         false_positive=_bool(after, "false_positive", "after", False),
         start_time=start_time,
         end_time=end_time,
@@ -612,6 +620,17 @@ class EventTracker:
         if best_plate_score is not None and best_plate_score >= self.stop_score:
             state.done = True
 
+    def settle(self, event_id: str) -> None:
+        """The event's plate is known without a lookup (Frigate read it): no more lookups."""
+        state = self._touch(event_id, self._clock())
+        state.done = True
+        state.in_flight_since = None
+
+    def settled(self, event_id: str) -> bool:
+        """Has a lookup (or :meth:`settle`) found the event's plate?"""
+        state = self._events.get(event_id)
+        return state is not None and state.done
+
     def end(self, event_id: str) -> None:
         """Forget an event (after its ``end`` message was handled)."""
         self._events.pop(event_id, None)
@@ -885,6 +904,33 @@ class FrigateClient:
         if parse_version(text) is None:
             raise FrigateError(f"Frigate /api/version returned no version number: {text[:40]!r}")
         return text
+
+    async def lpr_cameras(self) -> frozenset[str]:
+        """Cameras on which Frigate's own licence plate recognition runs (0.16+).
+
+        From ``/api/config``, where each camera's ``lpr.enabled`` is already
+        merged with the global switch. Empty for older versions (no ``lpr``).
+        """
+        response = await self._request("GET", "/api/config")
+        if response.status_code != 200:
+            raise FrigateError(
+                f"Frigate config request failed (HTTP {response.status_code})",
+                status=response.status_code,
+            )
+        try:
+            config = response.json()
+        except ValueError:
+            raise FrigateError("Frigate /api/config did not return JSON") from None
+        cameras = config.get("cameras") if isinstance(config, dict) else None
+        if not isinstance(cameras, dict):
+            return frozenset()
+        return frozenset(
+            name
+            for name, camera in cameras.items()
+            if isinstance(camera, dict)
+            and isinstance(camera.get("lpr"), dict)
+            and camera["lpr"].get("enabled") is True
+        )
 
     async def _height_param(self) -> str:
         if not self._version_checked:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .watchlist import normalize_plate
+from platereader.watchlist import normalize_plate
 
 _LOGGER = logging.getLogger(__name__)
 

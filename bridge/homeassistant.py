@@ -63,6 +63,12 @@ CAMERA_KEYS = (
     "trigger_unknown_plate",
 )
 MMC_KEYS = frozenset({"make_model", "colour", "orientation"})
+# Entities whose state is a past read, not a live view of the bridge: they do
+# not follow `<base>/status`. Home Assistant would otherwise show them
+# unavailable while the bridge reconnects and then put the old state back
+# (unavailable -> on), which a `to: "on"` or event-state trigger takes for a
+# second car. The binary sensor still turns off by itself (`off_delay`).
+OWN_AVAILABILITY = frozenset({"plate_event", "watched_present"})
 
 _PLATE_TEXT = {
     "upper": "{{ value_json.plate | upper }}",
@@ -80,6 +86,7 @@ _PLATE_ATTRIBUTES = (
     "'watchlist': value_json.watchlist, 'plate': value_json.plate, "
     "'event_type': value_json.event_type, 'time': value_json.time, "
     "'source': value_json.source, 'source_event_id': value_json.source_event_id, "
+    "'read_by': value_json.get('read_by'), "
     "'vehicle': value_json.vehicle} | to_json }}"
 )
 _EVENT_PAYLOAD = (
@@ -87,13 +94,20 @@ _EVENT_PAYLOAD = (
     "'score': value_json.score, "
     "'watchlist': value_json.watchlist.name if value_json.watchlist else none, "
     "'owner': value_json.watchlist.owner if value_json.watchlist else none, "
+    "'match': value_json.watchlist.get('kind') if value_json.watchlist else none, "
     "'vehicle_type': value_json.vehicle.type if value_json.vehicle else none, "
     "'camera': value_json.camera, 'time': value_json.time, 'id': value_json.id, "
-    "'source_event_id': value_json.source_event_id} | to_json }}"
+    "'source_event_id': value_json.source_event_id, "
+    "'read_by': value_json.get('read_by')} | to_json }}"
 )
 _WATCHED_ATTRIBUTES = (
     "{{ {'plate': value_json.plate, 'name': value_json.watchlist.name, "
     "'owner': value_json.watchlist.owner, 'tags': value_json.watchlist.tags, "
+    "'match': value_json.watchlist.get('kind'), "
+    "'matched_text': value_json.watchlist.get('matched_text'), "
+    "'differences': value_json.watchlist.get('differences'), "
+    "'lookalikes': value_json.watchlist.get('lookalikes'), "
+    "'candidate': value_json.watchlist.get('candidate'), "
     "'time': value_json.time} | to_json if value_json.watchlist else '{}' }}"
 )
 
@@ -474,6 +488,8 @@ class Discovery:
                 continue
             payload = self._common(f"{key}_{name}", specific.pop("name"), device)
             payload.update(specific)
+            if name in OWN_AVAILABILITY:
+                del payload["availability_topic"]
             configs[self._topic(component, f"{key}_{name}")] = self._encode(payload)
         if self.settings.device_triggers:
             configs.update(self._triggers(camera, key, device))
@@ -527,8 +543,10 @@ class ImagePublisher:
         self._stopping = asyncio.Event()
 
     def observe(self, report: ReadReport) -> None:
-        if not report.events:
-            return  # nothing published for this picture (no plate, a duplicate ...)
+        if not report.events or not report.image:
+            # Nothing published for this picture (no plate, a duplicate ...), or a
+            # read published without a picture (Frigate's, when its snapshot failed).
+            return
         camera = report.context.camera
         self._pending[camera] = (report.image, report.results)
         if camera not in self._tasks:

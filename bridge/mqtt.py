@@ -56,6 +56,21 @@ class InMessage:
 Handler = Callable[[InMessage], None]
 
 
+def set_credentials(client: paho.Client, config: MqttConfig) -> None:
+    """The configuration's username, password and TLS settings on a paho client."""
+    if config.username is not None:
+        password = config.password.get_secret_value() if config.password else None
+        client.username_pw_set(config.username, password)
+    if config.tls is not None and config.tls.enabled:
+        client.tls_set(
+            ca_certs=str(config.tls.ca_file) if config.tls.ca_file else None,
+            certfile=str(config.tls.cert_file) if config.tls.cert_file else None,
+            keyfile=str(config.tls.key_file) if config.tls.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+        client.tls_insecure_set(config.tls.insecure)
+
+
 class MqttLink:
     """One client connection; `publish` never blocks and never loses a message."""
 
@@ -110,17 +125,7 @@ class MqttLink:
         )
         client.max_inflight_messages_set(1000)
         client.will_set(status_topic, STATUS_OFFLINE, qos=1, retain=True)
-        if config.username is not None:
-            password = config.password.get_secret_value() if config.password else None
-            client.username_pw_set(config.username, password)
-        if config.tls is not None and config.tls.enabled:
-            client.tls_set(
-                ca_certs=str(config.tls.ca_file) if config.tls.ca_file else None,
-                certfile=str(config.tls.cert_file) if config.tls.cert_file else None,
-                keyfile=str(config.tls.key_file) if config.tls.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            client.tls_insecure_set(config.tls.insecure)
+        set_credentials(client, config)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -204,7 +209,22 @@ class MqttLink:
         return True
 
     def publish(self, messages: Sequence[OutMessage]) -> None:
-        """Store `messages` in the outbox and send them when connected (QoS 1)."""
+        """Store `messages` in the outbox and send them when connected (QoS 1).
+
+        `live` messages skip the outbox: sent now, after the others, or dropped
+        while the broker is away.
+        """
+        live = [message for message in messages if message.live]
+        if live:
+            self.publish([message for message in messages if not message.live])
+            for message in live:
+                if self.connected:
+                    self._client.publish(
+                        message.topic, message.payload, qos=1, retain=message.retain
+                    )
+                else:
+                    self._metrics.inc("live_dropped")
+            return
         if not messages:
             return
         row_ids = self._outbox.add(messages)

@@ -22,6 +22,9 @@ class OutMessage:
     topic: str
     payload: bytes
     retain: bool = False
+    # Only true now: sent if the broker is there, never stored nor replayed later
+    # (a "watched vehicle present" signal must not fire minutes after the car left).
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

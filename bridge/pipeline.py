@@ -42,6 +42,8 @@ from platereader import (
     PlateResult,
     ReadResponse,
 )
+from platereader.frigate_policy import READ_BY_FRIGATE, ReadBy, lookup_read_by
+from platereader.watchlist import WatchList, normalize_plate
 
 from .budget import ReadGate
 from .config import BridgeConfig, CameraConfig, ZoneConfig
@@ -60,7 +62,6 @@ from .metrics import Metrics
 from .outbox import OutMessage
 from .queue import CameraQueue, Queued
 from .snapshots import SnapshotStore
-from .watchlist import WatchEntry, WatchList, normalize_plate
 from .zones import Polygon, in_zones
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ class Job(Queued):
     fetch: Callable[[], Awaitable[bytes]]
     received: float = field(default_factory=time.perf_counter)
     on_done: Callable[[Outcome], Awaitable[None]] | None = None
+    # A read made elsewhere (Frigate's own LPR): published as it is, without a lookup;
+    # the picture is fetched only for the snapshot and the image entity.
+    plates: tuple[PlateResult, ...] | None = None
 
 
 class Deduper:
@@ -187,16 +191,7 @@ class Pipeline:
         self._publish = publish
         self.metrics = metrics
         self.topics = Topics(config.mqtt.base_topic)
-        self.watchlist = WatchList(
-            WatchEntry(
-                name=entry.name,
-                plate=entry.plate,
-                owner=entry.owner,
-                tags=tuple(entry.tags),
-                tolerance=entry.tolerance,
-            )
-            for entry in config.watchlist
-        )
+        self.watchlist = WatchList(entry.to_entry() for entry in config.watchlist)
         self.gate = gate or ReadGate(
             reader,
             cloud=config.api.is_cloud,
@@ -207,6 +202,7 @@ class Pipeline:
             on_change=self._gate_changed,
         )
         self.deduper = Deduper()
+        self._read_by = lookup_read_by(config.api.is_cloud)
         self.queue: CameraQueue[Job] = CameraQueue(
             config.pipeline.queue_per_camera,
             config.pipeline.queue_max,
@@ -343,7 +339,7 @@ class Pipeline:
 
     async def _process(self, job: Job) -> Outcome:
         context = job.context
-        paused = self.gate.blocked()
+        paused = self.gate.blocked() if job.plates is None else None
         if paused is not None:
             self.metrics.inc(f"skipped_{paused}")
             return Outcome("skipped", error_kind=paused, retryable=True)
@@ -354,27 +350,38 @@ class Pipeline:
             image = await job.fetch()
         except SnapshotError as err:
             self.metrics.inc("snapshot_errors")
-            self._error(job, "snapshot", str(err), retryable=err.retryable)
-            return Outcome("error", error_kind="snapshot", retryable=err.retryable)
+            if job.plates is None:
+                self._error(job, "snapshot", str(err), retryable=err.retryable)
+                return Outcome("error", error_kind="snapshot", retryable=err.retryable)
+            # The plate is read already: publish it without a picture.
+            _LOGGER.warning("%s: no snapshot for Frigate's read: %s", context.camera, err)
+            image = b""
         fetched = time.perf_counter()
 
         rules = self.rules(context.camera)
-        self.gate.spend()
-        self.metrics.inc("lookups")
-        try:
-            response = await self.reader.read(
-                image,
-                regions=rules.regions,
-                camera_id=context.camera,
-                timestamp=context.time,
-                mmc=rules.mmc,
-                config=rules.engine_config,
-            )
-        except PlateReaderError as err:
-            return self._api_error(job, err)
-        finally:
-            api_done = time.perf_counter()
-            self.metrics.api_time.add(api_done - fetched)
+        if job.plates is not None:
+            response = ReadResponse(results=job.plates)
+            read_by: ReadBy = READ_BY_FRIGATE
+            api_done = fetched
+            self.metrics.inc("frigate_reads_published")
+        else:
+            read_by = self._read_by
+            self.gate.spend()
+            self.metrics.inc("lookups")
+            try:
+                response = await self.reader.read(
+                    image,
+                    regions=rules.regions,
+                    camera_id=context.camera,
+                    timestamp=context.time,
+                    mmc=rules.mmc,
+                    config=rules.engine_config,
+                )
+            except PlateReaderError as err:
+                return self._api_error(job, err)
+            finally:
+                api_done = time.perf_counter()
+                self.metrics.api_time.add(api_done - fetched)
         read_time = datetime.now(UTC)
 
         kept = self._keep(context.camera, rules, response)
@@ -384,11 +391,11 @@ class Pipeline:
         best_plate_score: float | None = None
         watch_name: str | None = None
         best = max((r.score or 0.0 for r in response.plates), default=None)
-        saved = self._snapshot_path(job) if self.config.storage.save_snapshots else None
+        saved = self._snapshot_path(job) if self.config.storage.save_snapshots and image else None
         if saved is not None:
             context.snapshot = _with_saved(context, saved)
         for result in kept:
-            match = self.watchlist.match(result.plate, [c.plate for c in result.candidates])
+            match = self.watchlist.match(result)
             # The label written back: a watched plate first, then the best score.
             rank = (match is not None, result.score or 0.0)
             if best_plate is None or rank > (watch_name is not None, best_plate_score or 0.0):
@@ -402,13 +409,15 @@ class Pipeline:
                 event_type = EVENT_WATCHED
             else:
                 event_type = EVENT_UNKNOWN if self.watchlist else EVENT_DETECTED
-            event = plate_event(context, result, match, read_time=read_time, event_type=event_type)
+            event = plate_event(
+                context, result, match, read_time=read_time, event_type=event_type, read_by=read_by
+            )
             self._publish(plate_messages(self.topics, event))
             self.metrics.inc("plates_published")
             published.append(result.plate or "")
             events.append(event)
         if not response.plates and self.config.pipeline.publish_no_plate:
-            self._publish_no_plate(context, read_time)
+            self._publish_no_plate(context, read_time, read_by)
         done = time.perf_counter()
         # Bridge overhead: everything but waiting for the picture and for the API.
         overhead = (done - job.received) - (api_done - fetch_started)
@@ -454,8 +463,10 @@ class Pipeline:
             kept.append(result)
         return kept
 
-    def _publish_no_plate(self, context: ReadContext, read_time: datetime) -> None:
-        event = plate_event(context, PlateResult(plate=None), None, read_time=read_time)
+    def _publish_no_plate(self, context: ReadContext, read_time: datetime, read_by: ReadBy) -> None:
+        event = plate_event(
+            context, PlateResult(plate=None), None, read_time=read_time, read_by=read_by
+        )
         data = encode(event)
         self._publish(
             [

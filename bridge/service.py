@@ -173,6 +173,8 @@ class BridgeService:
         self.link.stop_inputs()
         for folder in self.folders:
             await folder.stop()
+        if self.frigate is not None:
+            self.frigate.release_held()  # lookups held for Frigate's own read go ahead
         await self.pipeline.stop(self.config.pipeline.shutdown_timeout)
         if self.frigate is not None:
             await self.frigate.stop()

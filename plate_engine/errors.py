@@ -9,3 +9,7 @@ class EngineError(Exception):
 
 class ImageDecodeError(EngineError, ValueError):
     """The input is not an image the engine can decode (corrupt, empty or another format)."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """The image declares more pixels than the engine decodes (a decompression bomb guard)."""

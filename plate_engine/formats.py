@@ -12,13 +12,14 @@ regions weigh more, and with `strict` nothing outside them survives.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import numpy.typing as npt
+
+from .patterns import compile_text_formats
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = np.array([c.isdigit() for c in ALPHABET])
@@ -209,7 +210,8 @@ def formats_for(regions: Sequence[str]) -> tuple[PlateFormat, ...]:
     return _formats_for(tuple(r.lower() for r in regions))
 
 
-@cache
+# Keyed by a request's regions: bounded, since every request may name a new set.
+@lru_cache(maxsize=64)
 def _formats_for(regions: tuple[str, ...]) -> tuple[PlateFormat, ...]:
     out: list[PlateFormat] = []
     for code in regions:
@@ -263,7 +265,7 @@ class _Index:
         return self.by_signature.get(signature(text), ()) + self.vanity_by_length.get(len(text), ())
 
 
-@cache
+@lru_cache(maxsize=64)  # keyed by a request's regions, as _formats_for
 def _index(regions: tuple[str, ...], strict: bool) -> _Index:
     if not regions:
         considered: Sequence[PlateFormat] = _all_formats()
@@ -399,7 +401,7 @@ def choose(
     """
     strict = strict and bool(regions)
     index = _index(tuple(r.lower() for r in regions), strict)
-    patterns = _compile(tuple(text_formats))
+    patterns = compile_text_formats(tuple(text_formats))
 
     floored = _floored(probs, text)
     n = len(text)
@@ -431,7 +433,7 @@ def choose(
                 continue
             fmt, weight = _prior(s, index)
             if patterns:
-                if any(p.fullmatch(s.lower()) for p in patterns):
+                if any(p.fullmatch(s) for p in patterns):  # RE2, case-insensitive
                     weight = max(weight, 1.0)
                 elif strict:
                     continue
@@ -478,17 +480,6 @@ def merge(rankings: Sequence[Sequence[Choice]], top_k: int = 10) -> list[Choice]
 
 def _scaled(f: PlateFormat, factor: float) -> PlateFormat:
     return PlateFormat(f.region, f.pattern, f.weight * factor, f.vanity)
-
-
-@cache
-def _compile(text_formats: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    out = []
-    for tf in text_formats:
-        try:
-            out.append(re.compile(tf.lower()))
-        except re.error:
-            continue  # a bad regex from a request must not break the read
-    return tuple(out)
 
 
 def region_of(text: str, regions: Sequence[str] = (), strict: bool = False) -> tuple[str, float]:

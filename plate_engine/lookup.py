@@ -8,39 +8,44 @@ and each field is checked with a message that names it, in the API's 400 style
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from urllib.parse import parse_qsl
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
+from aiohttp.base_protocol import BaseProtocol
 from aiohttp.http_exceptions import HttpProcessingError
 
-from platereader import EngineConfig, PlateReaderConfigError
+from platereader import EngineConfig
 
-from .responses import bad_request, too_large_error
+from .budget import BudgetSpent, Lease
+from .decode import image_format
+from .request_config import MAX_IGNORED, parse_config, short_name
+from .responses import HttpError, bad_request, error_body, too_large_error
 from .types import ReadOptions
 
 FORM_FIELDS: Final = frozenset(
     {"upload", "upload_url", "regions", "camera_id", "timestamp", "mmc", "config"}
 )
+MAX_FORM_FIELDS: Final = 64  # parts or pairs in one request
 MULTIPART: Final = "multipart/form-data"
 URLENCODED: Final = "application/x-www-form-urlencoded"
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
 _DATE_ONLY_RE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
-_IMAGE_MAGIC: Final = (
-    (b"\xff\xd8\xff", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"GIF8", "gif"),
-    (b"BM", "bmp"),
-    (b"II*\x00", "tif"),
-    (b"MM\x00*", "tif"),
-)
+_EXTENSIONS: Final = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "TIFF": "tif",
+    "WEBP": "webp",
+}
 _CHUNK: Final = 64 * 1024
 
 # --- the request ---------------------------------------------------------------------------
@@ -65,7 +70,11 @@ class Lookup:
     timestamp: str | None = None
     mmc: bool = False
     config: EngineConfig | None = None
-    ignored: tuple[str, ...] = field(default=())  # unknown field names (logged)
+    # Unknown form fields and config keys, logged by the server: at most MAX_IGNORED
+    # names each, cut to a loggable length; `more_ignored` counts the rest.
+    ignored: tuple[str, ...] = field(default=())
+    ignored_config: tuple[str, ...] = field(default=())
+    more_ignored: int = 0
 
     @property
     def vehicle_mode(self) -> bool:
@@ -81,53 +90,93 @@ class Lookup:
             text_formats=tuple(config.text_formats or ()),
             threshold_d=config.threshold_d,
             threshold_o=config.threshold_o,
+            vehicle_rule=config.detection_rule == "strict",
+            unplated=self.vehicle_mode,
+            colour=self.mmc,
         )
 
 
-async def read_form(request: web.Request, limit: int) -> tuple[str, list[FormPart]]:
-    """The request's form fields in order: (media type, parts)."""
+async def read_form(request: web.Request, limit: int, lease: Lease) -> tuple[str, list[FormPart]]:
+    """The request's form fields in order: (media type, parts).
+
+    Raises HttpError (400, 413, 415) or BudgetSpent when the engine holds too many
+    bytes of other requests to take this body now.
+    """
     if request.content_length is not None and request.content_length > limit:
         raise too_large_error(limit)  # before reading a byte of it
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding != "identity":
+        # Not inflated (the server runs with auto_decompress off): a few kB of gzip
+        # can unpack to gigabytes. The SDK does not accept compressed bodies either.
+        raise HttpError(
+            415, error_body(f"Content-Encoding {encoding[:20]!r} is not accepted; send it plain")
+        )
     if "Content-Type" not in request.headers and not request.can_read_body:
         return "", []  # a bare POST: reported as a missing upload
     media_type = request.content_type
-    if media_type == MULTIPART:
-        return media_type, await _read_multipart(request, limit)
+    if media_type not in (MULTIPART, URLENCODED):
+        raise bad_request(
+            f"Content-Type must be {MULTIPART} or {URLENCODED}, "
+            f"got {request.headers.get('Content-Type', '')[:100]!r}"
+        )
+    body = await _read_body(request, limit, lease)
     if media_type == URLENCODED:
-        body = await request.read()  # client_max_size answers 413 beyond the limit
         try:
-            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
+            pairs = parse_qsl(
+                body.decode("ascii"),
+                keep_blank_values=True,
+                errors="strict",
+                max_num_fields=MAX_FORM_FIELDS,
+            )
         except (UnicodeDecodeError, ValueError) as err:
             raise bad_request(f"urlencoded body is malformed ({err})") from None
         return media_type, [FormPart(name, value.encode(), None) for name, value in pairs]
-    raise bad_request(
-        f"Content-Type must be {MULTIPART} or {URLENCODED}, "
-        f"got {request.headers.get('Content-Type')!r}"
-    )
+    return media_type, await _parse_multipart(request, body)
 
 
-async def _read_multipart(request: web.Request, limit: int) -> list[FormPart]:
-    # Streamed part by part (aiohttp's post() would spool files to disk); the size
-    # limit is counted here because client_max_size only guards read() and post().
-    parts: list[FormPart] = []
-    total = 0
+async def _read_body(request: web.Request, limit: int, lease: Lease) -> bytes:
+    # The whole body, counted as it arrives: against `limit` (Content-Length may be
+    # absent) and against the engine's bytes in flight, shared by every request.
+    declared = request.content_length or 0
+    if declared and not lease.grow(declared):
+        raise BudgetSpent
+    body = bytearray()
     try:
-        reader = await request.multipart()
+        async for chunk in request.content.iter_chunked(_CHUNK):
+            size = len(body) + len(chunk)
+            if size > limit:
+                raise too_large_error(limit)
+            if size > lease.held and not lease.grow(size - lease.held):
+                raise BudgetSpent
+            body += chunk
+    except HttpProcessingError as err:  # e.g. a broken chunked encoding
+        raise bad_request(f"request body is malformed ({err.message})") from None
+    return bytes(body)
+
+
+async def _parse_multipart(request: web.Request, body: bytes) -> list[FormPart]:
+    # Parsed from memory, after the whole body was counted: aiohttp's streaming reader
+    # would buffer part headers that no limit counts.
+    stream = StreamReader(BaseProtocol(asyncio.get_running_loop()), _CHUNK)
+    stream.feed_data(body)
+    stream.feed_eof()
+    parts: list[FormPart] = []
+    try:
+        reader = MultipartReader(request.headers, stream)
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise bad_request("nested multipart parts are not accepted")
             if not part.name:
                 raise bad_request("a multipart part has no name in its Content-Disposition")
+            if len(parts) == MAX_FORM_FIELDS:
+                raise bad_request(f"more than {MAX_FORM_FIELDS} form fields")
             value = bytearray()
             while chunk := await part.read_chunk(_CHUNK):
-                total += len(chunk)
-                if total > limit:
-                    raise too_large_error(limit)
                 value += chunk
             parts.append(FormPart(part.name, part.decode(bytes(value)), part.filename))
-    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as err:
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError, KeyError) as err:
         reason = getattr(err, "message", None) or str(err) or type(err).__name__
-        raise bad_request(f"multipart body is malformed ({reason})") from None
+        raise bad_request(f"multipart body is malformed ({str(reason)[:200]})") from None
     return parts
 
 
@@ -172,7 +221,8 @@ def parse_lookup(parts: list[FormPart], *, urlencoded: bool) -> Lookup:
     timestamp = texts.get("timestamp")
     if timestamp is not None:
         _check_timestamp(timestamp)
-    config = _parse_config(texts["config"]) if "config" in texts else None
+    parsed = parse_config(texts["config"]) if "config" in texts else None
+    config = parsed.config if parsed else None
     if config is not None and config.region == "strict" and not regions:
         hint = " (a field 'region' was sent and ignored: the field is 'regions')"
         raise bad_request(
@@ -188,17 +238,15 @@ def parse_lookup(parts: list[FormPart], *, urlencoded: bool) -> Lookup:
         timestamp=timestamp,
         mmc=_parse_mmc(texts["mmc"]) if "mmc" in texts else False,
         config=config,
-        ignored=tuple(ignored),
+        ignored=tuple(short_name(name) for name in ignored[:MAX_IGNORED]),
+        ignored_config=parsed.ignored if parsed else (),
+        more_ignored=max(0, len(ignored) - MAX_IGNORED) + (parsed.more_ignored if parsed else 0),
     )
 
 
 def image_extension(data: bytes) -> str | None:
-    for magic, extension in _IMAGE_MAGIC:
-        if data.startswith(magic):
-            return extension
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+    name = image_format(data)
+    return None if name is None else _EXTENSIONS[name]
 
 
 def _read_upload(part: FormPart, *, urlencoded: bool) -> tuple[bytes, str | None]:
@@ -269,21 +317,3 @@ def _parse_mmc(text: str) -> bool:
     if value in ("true", "false"):
         return value == "true"
     raise bad_request(f"field 'mmc' must be 'true' or 'false', got {text!r}")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_config(text: str) -> EngineConfig | None:
-    try:
-        raw = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as err:
-        raise bad_request(f"field 'config' is not valid JSON ({err})") from None
-    if isinstance(raw, dict) and raw.get("detection_mode") == "plate":
-        # The documented default, sent explicitly: fine, and nothing to change.
-        raw = {key: value for key, value in raw.items() if key != "detection_mode"}
-    try:
-        return EngineConfig.parse(raw)
-    except PlateReaderConfigError as err:
-        raise bad_request(f"field 'config': {err}") from None

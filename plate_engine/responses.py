@@ -1,9 +1,10 @@
 """The JSON the engine answers, in the on-premise SDK's documented shapes.
 
-Only what the reference documents, in its key order. There is no vehicle detector and no
-make/model/colour classifier offline: those fields carry the reference's own "nothing
-found" values (vehicle score 0, all-zero box, type/make/model/orientation "Unknown",
-colour "unknown", score 0) so clients need no special case for the engine.
+Only what the reference documents, in its key order. Vehicles (box, type, score) and,
+with mmc=true, their colour come from plate_engine.vehicles / colour; there is no
+make/model or orientation classifier offline: those carry the reference's own "nothing
+found" values ("Unknown", score 0), as does a plate on no detected vehicle (vehicle score
+0, all-zero box, type "Unknown"), so clients need no special case for the engine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Final
 
-from .types import Box, PlateRead
+from .types import Box, PlateRead, Reads, Vehicle
 
 type Json = dict[str, Any]
 
@@ -91,6 +92,17 @@ def _no_vehicle() -> Json:
     return {"score": 0, "type": "Unknown", "box": dict(_NO_BOX)}
 
 
+def _vehicle(vehicle: Vehicle | None) -> Json:
+    """The plate-mode `vehicle`: the detector's (vehicles.py), or the "not found" values."""
+    if vehicle is None:
+        return _no_vehicle()
+    return {"score": _score(vehicle.score), "type": vehicle.type, "box": _box(vehicle.box)}
+
+
+def _colour(vehicle: Vehicle | None) -> tuple[str, float]:
+    return ("unknown", 0) if vehicle is None else (vehicle.color, _score(vehicle.color_score))
+
+
 def unknown_mmc() -> Json:
     """The `mmc=true` keys of a plate-mode result: the documented "unknown" values."""
     return {
@@ -105,25 +117,50 @@ def plate_mode_result(read: PlateRead, *, mmc: bool) -> Json:
         "box": _box(read.box),
         "plate": read.plate,
         "region": {"code": read.region_code, "score": _score(read.region_score)},
-        "vehicle": _no_vehicle(),
+        "vehicle": _vehicle(read.vehicle),
         "score": _score(read.score),
         "candidates": [{"score": _score(c.score), "plate": c.plate} for c in read.candidates],
         "dscore": _score(read.dscore),
     }
     if mmc:
+        # Make, model and orientation stay "Unknown" offline; the colour is measured.
         result.update(unknown_mmc())
+        color, score = _colour(read.vehicle)
+        result["color"] = [{"color": color, "score": score}]
     return result
 
 
-def vehicle_mode_result(read: PlateRead, *, mmc: bool) -> Json:
-    """`detection_mode: vehicle`: every plate nested, with an undetected vehicle."""
-    props: Json = {}
-    if mmc:
-        props = {
-            "make_model": [{"make": "Unknown", "model": "Unknown", "score": 0}],
-            "orientation": [{"value": "Unknown", "score": 0}],
-            "color": [{"value": "unknown", "score": 0}],
+def _vehicle_props(vehicle: Vehicle | None, *, mmc: bool) -> Json:
+    if not mmc:
+        return {}
+    color, score = _colour(vehicle)
+    return {
+        "make_model": [{"make": "Unknown", "model": "Unknown", "score": 0}],
+        "orientation": [{"value": "Unknown", "score": 0}],
+        "color": [{"value": color, "score": score}],
+    }
+
+
+def unplated_result(vehicle: Vehicle, *, mmc: bool) -> Json:
+    """`detection_mode: vehicle`: a vehicle without a plate (the `plate` key is absent)."""
+    return {
+        "vehicle": {
+            "type": vehicle.type,
+            "score": _score(vehicle.score),
+            "box": _box(vehicle.box),
+            "props": _vehicle_props(vehicle, mmc=mmc),
         }
+    }
+
+
+def vehicle_mode_result(read: PlateRead, *, mmc: bool) -> Json:
+    """`detection_mode: vehicle`: every plate nested with its vehicle (or a "not found" one)."""
+    vehicle = read.vehicle
+    found = (
+        {"type": vehicle.type, "score": _score(vehicle.score), "box": _box(vehicle.box)}
+        if vehicle is not None
+        else {"type": "Unknown", "score": 0, "box": dict(_NO_BOX)}
+    )
     return {
         "plate": {
             "type": "Plate",
@@ -134,7 +171,7 @@ def vehicle_mode_result(read: PlateRead, *, mmc: bool) -> Json:
                 "region": [{"value": read.region_code, "score": _score(read.region_score)}],
             },
         },
-        "vehicle": {**_no_vehicle(), "props": props},
+        "vehicle": {**found, "props": _vehicle_props(vehicle, mmc=mmc)},
     }
 
 
@@ -157,6 +194,7 @@ def read_body(
 ) -> Json:
     """The whole answer to a lookup; `camera_id` None becomes the SDK's string "null"."""
     camera = MISSING_CAMERA_ID if camera_id is None else camera_id
+    unplated = reads.unplated if isinstance(reads, Reads) else ()
     usage = {"calls": calls, "max_calls": max_calls}
     if vehicle_mode:  # the reference's vehicle-mode key order
         return {
@@ -164,7 +202,8 @@ def read_body(
             "timestamp": timestamp,
             "camera_id": camera,
             "processing_time": round(processing_ms, 3),
-            "results": [vehicle_mode_result(r, mmc=mmc) for r in reads],
+            "results": [vehicle_mode_result(r, mmc=mmc) for r in reads]
+            + [unplated_result(v, mmc=mmc) for v in unplated],
             "version": RESPONSE_VERSION,
             "usage": usage,
         }

@@ -1,13 +1,16 @@
 """The engine's HTTP server: the on-premise Snapshot API, served with aiohttp.
 
-Endpoints: ``POST /v1/plate-reader/`` and ``GET /info/`` (each also without its trailing
-slash), ``OPTIONS`` preflights on both; anything else is a JSON 404. Every answer, errors
-included, carries ``Access-Control-Allow-Origin: *`` as the reference promises.
+Endpoints: ``POST /v1/plate-reader/``, ``GET /info/`` and ``GET /`` (a health check).
+Paths are taken without regard to repeated or trailing slashes (``//v1/plate-reader``
+is what a base URL ending in ``/`` produces); ``OPTIONS`` answers the CORS preflight;
+anything else is a JSON 404. Every answer, errors included, carries
+``Access-Control-Allow-Origin: *`` as the reference promises.
 
-Reads run off the event loop in a bounded pool: `workers` threads share one recogniser
-(its `read` is thread-safe, see its docstring; one model copy keeps memory flat), and at
-most `queue` more reads may wait for a thread. A request beyond that is answered 429 at
-once with the API's throttle body, so a burst costs no memory and the client retries.
+What a request may hold is bounded (docs/security.md): a request is admitted only while
+fewer than workers + queue are in progress, before its body is read; its body and any
+`upload_url` download count against a budget of bytes in flight; its image's header is
+checked before decoding, and the decoded pixels being read at once are budgeted too.
+Over a shared budget the answer is the API's 429, so clients retry.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Final, Protocol
 
-import httpx
 from aiohttp import web
 
-from .errors import ImageDecodeError
-from .fetch import FetchError, fetch_image, new_client
+from .budget import Budget, BudgetSpent, Lease
+from .decode import ImageInfo, probe
+from .errors import ImageDecodeError, ImageTooLargeError
+from .fetch import COULD_NOT_FETCH, FetchError, UrlPolicy, fetch_image
 from .lookup import URLENCODED, Lookup, image_extension, parse_lookup, read_form
 from .responses import (
     NO_CREDITS_BODY,
@@ -42,14 +46,17 @@ from .responses import (
     throttled_error,
     too_large_error,
 )
-from .settings import EngineSettings, WebhookSettings
+from .settings import EngineSettings, WebhookSettings, redact_url
 from .types import PlateRead, ReadOptions
 from .webhooks import WebhookDispatcher
 
 _LOGGER = logging.getLogger(__name__)
 
-READ_PATHS: Final = ("/v1/plate-reader/", "/v1/plate-reader")
-INFO_PATHS: Final = ("/info/", "/info")
+READ_PATH: Final = "/v1/plate-reader"  # as normalised: no repeated or trailing slash
+INFO_PATH: Final = "/info"
+ROOT_PATH: Final = "/"
+MAX_WARNED: Final = 256  # distinct unknown names logged per run; then no more
+MAX_NOTES: Final = 4  # new warnings per request
 _PREFLIGHT_HEADERS: Final = (
     "accept, accept-encoding, authorization, content-type, dnt, origin, user-agent, "
     "x-csrftoken, x-requested-with"
@@ -65,10 +72,6 @@ class Reader(Protocol):
 # --- the worker pool -------------------------------------------------------------------------
 
 
-class Throttled(Exception):
-    """Every worker is busy and the queue is full."""
-
-
 def _timed_read(
     reader: Reader, image: bytes, options: ReadOptions
 ) -> tuple[list[PlateRead], float]:
@@ -77,38 +80,78 @@ def _timed_read(
     return reads, (time.perf_counter() - start) * 1000
 
 
-class InferencePool:
-    """`workers` threads running reads, at most `queue` more waiting; the rest: Throttled."""
+class Ticket:
+    """A request's place among the `capacity` in progress, from its first byte to its read.
 
-    def __init__(self, reader: Reader, *, workers: int, queue: int) -> None:
+    Released when the request ends, or, once its read is running, when the read's
+    thread is done: a request that ends early must not free a place its read holds.
+    """
+
+    def __init__(self, pool: InferencePool) -> None:
+        self._pool = pool
+        self.handed_over = False
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if not self.handed_over:
+            self._pool.release()
+
+
+class InferencePool:
+    """`workers` threads running reads; at most `capacity` requests in progress.
+
+    `pixels` budgets the decoded pixels of the reads running or about to run: a read
+    waits (holding its ticket) until its image fits, so big images are read one at a
+    time while small ones run side by side.
+    """
+
+    def __init__(self, reader: Reader, *, workers: int, queue: int, max_pixels: int) -> None:
         self._reader = reader
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="plate-engine")
         self.capacity = workers + queue
-        self.admitted = 0  # running + waiting; only touched on the event loop
+        self.admitted = 0  # requests in progress; only touched on the event loop
+        self.pixels = Budget(max_pixels)
 
     @property
     def full(self) -> bool:
         return self.admitted >= self.capacity
 
-    async def read(self, image: bytes, options: ReadOptions) -> tuple[list[PlateRead], float]:
-        """(reads, milliseconds spent reading); raise Throttled when full."""
+    def admit(self) -> Ticket | None:
+        """A ticket, or None when `capacity` requests are already in progress."""
         if self.full:
-            raise Throttled
-        loop = asyncio.get_running_loop()
-        future = self._executor.submit(_timed_read, self._reader, image, options)
+            return None
         self.admitted += 1
+        return Ticket(self)
 
-        # Released when the thread is done, not when the awaiting handler is: a
-        # cancelled request must not free a slot its read still occupies.
-        def release(_: Future[tuple[list[PlateRead], float]]) -> None:
+    def release(self) -> None:
+        self.admitted -= 1
+
+    async def read(
+        self, ticket: Ticket, image: bytes, options: ReadOptions, cost: int
+    ) -> tuple[list[PlateRead], float]:
+        """(reads, milliseconds spent reading), once `cost` pixels fit the budget."""
+        cost = min(cost, self.pixels.limit)
+        await self.pixels.take(cost)
+        loop = asyncio.get_running_loop()
+        try:
+            future = self._executor.submit(_timed_read, self._reader, image, options)
+        except BaseException:
+            self.pixels.give(cost)
+            raise
+        ticket.handed_over = True
+
+        def done(_: Future[tuple[list[PlateRead], float]]) -> None:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody counts any more
-                loop.call_soon_threadsafe(self._release)
+                loop.call_soon_threadsafe(self._done, cost)
 
-        future.add_done_callback(release)
+        future.add_done_callback(done)
         return await asyncio.wrap_future(future)
 
-    def _release(self) -> None:
-        self.admitted -= 1
+    def _done(self, cost: int) -> None:
+        self.pixels.give(cost)
+        self.release()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -135,14 +178,25 @@ class EngineServer:
         webhooks: WebhookSettings | None = None,
     ) -> None:
         self.settings = settings or EngineSettings()
-        self.pool = InferencePool(reader, workers=self.settings.workers, queue=self.settings.queue)
+        self.pool = InferencePool(
+            reader,
+            workers=self.settings.workers,
+            queue=self.settings.queue,
+            max_pixels=self.settings.max_pixels,
+        )
+        self.inflight = Budget(self.settings.inflight_bytes)  # body + download bytes
+        self.url_policy = UrlPolicy.parse(self.settings.upload_url_allow)
         self.webhooks = WebhookDispatcher(webhooks or WebhookSettings())
         self.calls = 0  # successful reads since start-up
         self.version = engine_version()
-        self._fetch_client: httpx.AsyncClient | None = None
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._warned: set[str] = set()
+        self._routes: dict[str, Handler] = {
+            READ_PATH: self._plate_reader,
+            INFO_PATH: self._info,
+            ROOT_PATH: self._root,
+        }
 
     @property
     def url(self) -> str:
@@ -155,18 +209,21 @@ class EngineServer:
         app = web.Application(
             client_max_size=self.settings.max_upload_bytes, middlewares=[self._errors_and_cors]
         )
-        for path in READ_PATHS:
-            app.router.add_route("*", path, self._plate_reader)
-        for path in INFO_PATHS:
-            app.router.add_route("*", path, self._info)
+        app.router.add_route("*", "/{path:.*}", self._dispatch)
         return app
 
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("the engine server is already started")
         await self.webhooks.start()
-        self._fetch_client = new_client()
-        runner = web.AppRunner(self.make_app(), handle_signals=False, shutdown_timeout=5.0)
+        runner = web.AppRunner(
+            self.make_app(),
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            auto_decompress=False,  # Content-Encoding bodies are refused, never inflated
+            max_field_size=8190,
+            max_line_size=8190,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.settings.host, self.settings.port)
@@ -189,9 +246,6 @@ class EngineServer:
 
     async def _close_helpers(self) -> None:
         await self.webhooks.stop()
-        client, self._fetch_client = self._fetch_client, None
-        if client is not None:
-            await client.aclose()
         self.pool.shutdown()
 
     # --- middleware --------------------------------------------------------------------
@@ -206,7 +260,7 @@ class EngineServer:
             response = self._http_exception(request, err)
         except Exception as err:
             # A bug or a recogniser failure: log it, answer 500, keep serving.
-            _LOGGER.exception("%s %s failed", request.method, request.path)
+            _LOGGER.exception("%s %s failed", request.method, request.path[:200])
             response = _json(500, error_body(f"internal error ({type(err).__name__})"))
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
@@ -223,6 +277,15 @@ class EngineServer:
 
     # --- endpoints -----------------------------------------------------------------------
 
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        # Repeated and trailing slashes do not matter: "//v1/plate-reader/" is
+        # "/v1/plate-reader", as a base URL ending in "/" makes clients send it.
+        path = "/" + "/".join(part for part in request.path.split("/") if part)
+        handler = self._routes.get(path)
+        if handler is None:
+            raise HttpError(404, dict(NOT_FOUND_BODY))
+        return await handler(request)
+
     @staticmethod
     def _preflight(request: web.Request, methods: str) -> web.Response:
         # What django-cors-headers answers with CORS_ALLOW_ALL_ORIGINS (the SDK's stack).
@@ -231,10 +294,18 @@ class EngineServer:
             status=200,
             headers={
                 "Access-Control-Allow-Methods": methods,
-                "Access-Control-Allow-Headers": requested or _PREFLIGHT_HEADERS,
+                "Access-Control-Allow-Headers": (requested or _PREFLIGHT_HEADERS)[:1000],
                 "Access-Control-Max-Age": "86400",
             },
         )
+
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        """A health check: the vendor's scripts and load balancers GET the root."""
+        if request.method == "OPTIONS":
+            return self._preflight(request, "GET, OPTIONS")
+        if request.method not in ("GET", "HEAD"):
+            raise HttpError(405, method_not_allowed_body(request.method), {"Allow": "GET"})
+        return _json(200, {"status": "ok", "version": self.version})
 
     async def _info(self, request: web.Request) -> web.StreamResponse:
         if request.method == "OPTIONS":
@@ -261,21 +332,35 @@ class EngineServer:
         total = self.settings.total_calls
         if total is not None and self.calls >= total:
             raise HttpError(403, dict(NO_CREDITS_BODY))
-        if self.pool.full:
+        ticket = self.pool.admit()
+        if ticket is None:
             raise throttled_error()  # before reading the body: a burst costs no memory
-
-        media_type, parts = await read_form(request, self.settings.max_upload_bytes)
-        lookup = parse_lookup(parts, urlencoded=media_type == URLENCODED)
-        self._log_quirks(lookup)
-        image, filename = await self._image_of(lookup)
         try:
-            reads, elapsed_ms = await self.pool.read(image, lookup.options())
-        except Throttled:
+            with ticket, Lease(self.inflight) as lease:
+                return await self._read(request, ticket, lease)
+        except BudgetSpent:
             raise throttled_error() from None
-        except ImageDecodeError as err:
-            raise bad_request(
-                f"field 'upload' is not an image the engine can read ({err})"
+
+    async def _read(self, request: web.Request, ticket: Ticket, lease: Lease) -> web.Response:
+        limit = self.settings.max_upload_bytes
+        try:
+            async with asyncio.timeout(self.settings.body_timeout):
+                media_type, parts = await read_form(request, limit, lease)
+        except TimeoutError:
+            raise HttpError(
+                408, error_body(f"the request body took over {self.settings.body_timeout:g} s")
             ) from None
+        lookup = parse_lookup(parts, urlencoded=media_type == URLENCODED)
+        del parts
+        self._log_quirks(lookup)
+        image, filename, fetched = await self._image_of(lookup, lease)
+        info = self._probe(image, fetched, lookup)
+        try:
+            reads, elapsed_ms = await self.pool.read(
+                ticket, image, lookup.options(), info.decode_cost
+            )
+        except ImageDecodeError as err:
+            raise self._not_an_image(err, fetched, lookup) from None
 
         self.calls += 1
         body = read_body(
@@ -287,44 +372,75 @@ class EngineServer:
             camera_id=lookup.camera_id,
             timestamp=lookup.timestamp or onprem_timestamp(),
             calls=self.calls,
-            max_calls=total,
+            # An integer, as the SDK sends it (clients compute max_calls - calls);
+            # 0 when the engine has no quota (/info/ total_calls stays null).
+            max_calls=total if (total := self.settings.total_calls) is not None else 0,
         )
         self.webhooks.submit(body, image, filename)
         return _json(200, body)
 
-    async def _image_of(self, lookup: Lookup) -> tuple[bytes, str]:
-        """The image bytes and the answer's `filename`, fetching `upload_url` if needed."""
+    def _probe(self, image: bytes, fetched: bool, lookup: Lookup) -> ImageInfo:
+        """The image's declared size, checked before any pixel is decoded."""
+        try:
+            return probe(image, self.settings.max_pixels)
+        except ImageTooLargeError as err:
+            if fetched:
+                raise self._not_an_image(err, fetched, lookup) from None
+            raise HttpError(413, error_body(f"field 'upload': {err}")) from None
+        except ImageDecodeError as err:
+            raise self._not_an_image(err, fetched, lookup) from None
+
+    @staticmethod
+    def _not_an_image(err: ImageDecodeError, fetched: bool, lookup: Lookup) -> HttpError:
+        if fetched:  # say nothing of what an upload_url answered; the log has it
+            url = redact_url((lookup.upload_url or "")[:200])
+            _LOGGER.info("upload_url %s: %s", url, err)
+            return bad_request(COULD_NOT_FETCH)
+        return bad_request(f"field 'upload' is not an image the engine can read ({err})")
+
+    async def _image_of(self, lookup: Lookup, lease: Lease) -> tuple[bytes, str, bool]:
+        """The image bytes, the answer's `filename`, and whether it came from upload_url."""
         image, name = lookup.image, lookup.filename
+        fetched = image is None
         if image is None:
             assert lookup.upload_url is not None  # parse_lookup demands one of the two
-            if not self.settings.allow_upload_url or self._fetch_client is None:
+            if not self.settings.allow_upload_url:
                 raise bad_request("field 'upload_url' is disabled on this engine")
             try:
-                fetched = await fetch_image(
-                    self._fetch_client,
+                result = await fetch_image(
                     lookup.upload_url,
+                    policy=self.url_policy,
                     max_bytes=self.settings.max_upload_bytes,
                     time_limit=self.settings.fetch_timeout,
+                    meter=lease,
                 )
             except FetchError as err:
                 raise bad_request(str(err)) from None
-            image, name = fetched.data, fetched.filename
-        return image, name or f"upload.{image_extension(image) or 'jpg'}"
+            image, name = result.data, result.filename
+        return image, name or f"upload.{image_extension(image) or 'jpg'}", fetched
 
     def _log_quirks(self, lookup: Lookup) -> None:
-        """Say once per server what the engine accepts but cannot do (or ignores)."""
+        """Say once per server what the engine accepts but cannot do (or ignores).
+
+        Names come from clients: each is cut short (lookup.py), a request logs at most
+        MAX_NOTES new ones, and at most MAX_WARNED are remembered.
+        """
         notes: list[tuple[str, str]] = [
             (f"field:{name}", f"ignoring unknown form field {name!r}") for name in lookup.ignored
         ]
-        if lookup.config is not None and lookup.config.detection_rule == "strict":
-            notes.append(
-                (
-                    "detection_rule",
-                    "config 'detection_rule: strict' is accepted but has no effect: the "
-                    "offline engine has no vehicle detector, so no plate is dropped for it",
-                )
-            )
+        notes += [
+            (f"config:{name}", f"ignoring unknown config key {name!r}")
+            for name in lookup.ignored_config
+        ]
+        logged = 0
         for key, message in notes:
-            if key not in self._warned:
-                self._warned.add(key)
-                _LOGGER.warning("%s", message)
+            if key in self._warned or logged == MAX_NOTES:
+                continue
+            if len(self._warned) >= MAX_WARNED:
+                if "(full)" not in self._warned:
+                    self._warned.add("(full)")
+                    _LOGGER.warning("%d unknown names logged; not logging more", MAX_WARNED)
+                return
+            self._warned.add(key)
+            logged += 1
+            _LOGGER.warning("%s", message)

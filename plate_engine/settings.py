@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 MIB = 1024 * 1024
 
+# Images: the declared width x height an upload may have. 50 MP takes a 48 MP phone
+# photo and an 8K frame; a read holds ~9 bytes per decoded pixel, so the same number
+# also bounds the pixels being read at once (see EngineSettings.max_pixels).
+DEFAULT_MAX_PIXELS = 50_000_000
+MAX_PIXELS_CEILING = 100_000_000
+
 
 def default_workers() -> int:
     # Two reads per core: the recogniser lets only one model run per core at a time, and
@@ -36,6 +42,16 @@ class EngineSettings:
     total_calls: int | None = None  # quota reported by /info/; None: unlimited
     fetch_timeout: float = 10.0  # seconds for a whole upload_url download
     allow_upload_url: bool = True
+    # Networks (CIDR or address) and host names upload_url may reach besides public
+    # addresses, e.g. ("192.168.1.0/24", "camera.lan"). See plate_engine.fetch.
+    upload_url_allow: tuple[str, ...] = ()
+    # Largest image (declared width x height), and the decoded pixels being read at
+    # once: a read waits until its pixels fit. Up to MAX_PIXELS_CEILING.
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    # Request bodies and upload_url downloads held at once, in bytes; None: 4 x
+    # max_upload_bytes. Over it, a request is answered 429 (retry later).
+    max_inflight_bytes: int | None = None
+    body_timeout: float = 30.0  # seconds for a request body to arrive; then 408
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -50,6 +66,20 @@ class EngineSettings:
             raise ValueError("total_calls must be 0 or more")
         if self.fetch_timeout <= 0:
             raise ValueError("fetch_timeout must be positive")
+        if self.body_timeout <= 0:
+            raise ValueError("body_timeout must be positive")
+        if not 1 <= self.max_pixels <= MAX_PIXELS_CEILING:
+            raise ValueError(f"max_pixels must be between 1 and {MAX_PIXELS_CEILING}")
+        if self.inflight_bytes < self.max_upload_bytes:
+            raise ValueError("max_inflight_bytes must be at least max_upload_bytes")
+        from .fetch import UrlPolicy  # here: fetch imports this module
+
+        UrlPolicy.parse(self.upload_url_allow)  # ValueError naming a bad entry
+
+    @property
+    def inflight_bytes(self) -> int:
+        """The budget of body and download bytes held at once."""
+        return self.max_inflight_bytes or 4 * self.max_upload_bytes
 
 
 class SettingsError(ValueError):

@@ -164,8 +164,8 @@ def test_frigate_cameras_watchlist_and_hold_time() -> None:
     assert config.cameras["driveway"].min_score == 0.6
     assert config.cameras["gate"].enabled is False
     assert [(w.name, w.plate, w.owner, w.tags, w.tolerance) for w in config.watchlist] == [
-        ("Family car", "AB12 CDE", "Alice", ["gate", "family"], 1.0),
-        ("Van", "XY99ZZZ", None, [], 0.0),
+        ("Family car", "AB12 CDE", "Alice", ["gate", "family"], 0),
+        ("Van", "XY99ZZZ", None, [], 0),
     ]
     assert config.homeassistant.hold_time == 120
     assert config.storage.save_snapshots is False

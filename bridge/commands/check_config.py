@@ -7,6 +7,7 @@ import sys
 
 from bridge.cli import EXIT_OK, EXIT_USAGE
 from bridge.config import ConfigError, load_config
+from platereader.redact import redact
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,9 +43,14 @@ def run(args: argparse.Namespace) -> int:
     if sources.folders:
         parts.append(f"{len(sources.folders)} folder(s)")
     mode = "cloud" if config.api.is_cloud else "on-premise/local"
-    print(
+    # Cameras can be named under `cameras:` or only by a source (Frigate's camera
+    # list, a topic or folder bound to one camera): count them all, once.
+    cameras = config.known_cameras()
+    summary = (
         f"{args.config}: OK — broker {config.mqtt.host}:{config.mqtt.port}, "
         f"API {config.api.url} ({mode}), {', '.join(parts)}, "
-        f"{len(config.cameras)} camera(s) configured, {len(config.watchlist)} watch-list entries"
+        f"{len(cameras)} camera(s) configured, {len(config.watchlist)} watch-list entries"
     )
+    # URLs may carry user:password@ or a token in their query.
+    print(redact(summary, config.secrets()))
     return EXIT_OK

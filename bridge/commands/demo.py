@@ -30,7 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Start the local engine, an MQTT broker on 127.0.0.1 (mosquitto, installed "
             "with apt-get when missing and possible, else an embedded Python broker), the "
             "bridge watching <output>/inbox, and a live view of the MQTT results. Sample "
-            "pictures (synthetic, or FOLDER's) are copied into the inbox one by one. "
+            "pictures (two real photos then synthetic ones, or FOLDER's) are copied into "
+            "the inbox one by one. "
             "Ctrl-C stops everything and says where the annotated images and the history are."
         ),
     )
@@ -40,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=Path,
         metavar="FOLDER",
         help="your own pictures (.jpg .jpeg .png .bmp .webp, searched recursively); "
-        "default: synthetic sample pictures drawn at start-up",
+        "default: two real photos, then synthetic pictures drawn at start-up",
     )
     parser.add_argument(
         "--output",

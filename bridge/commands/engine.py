@@ -90,6 +90,33 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="largest request body / upload_url download, MiB (%(default)g)",
     )
     parser.add_argument(
+        "--max-megapixels",
+        type=_megabytes,
+        default=defaults.max_pixels / 1e6,
+        help="largest image (width x height) and decoded pixels read at once, MP (%(default)g)",
+    )
+    parser.add_argument(
+        "--max-inflight-mb",
+        type=_megabytes,
+        default=None,
+        help="request bodies and upload_url downloads held at once, MiB; then 429 "
+        "(default: 4 x --max-upload-mb)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=_megabytes,  # any positive number
+        default=defaults.body_timeout,
+        help="seconds for a request body to arrive; then 408 (%(default)g)",
+    )
+    parser.add_argument(
+        "--upload-url-allow",
+        action="append",
+        default=[],
+        metavar="CIDR|HOST",
+        help="also let upload_url reach this network or host name (repeatable), e.g. "
+        "192.168.1.0/24 for LAN cameras; by default only public addresses are fetched",
+    )
+    parser.add_argument(
         "--total-calls",
         type=_non_negative,
         default=None,
@@ -116,6 +143,12 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             total_calls=args.total_calls,
             allow_upload_url=not args.no_upload_url,
+            upload_url_allow=tuple(args.upload_url_allow),
+            max_pixels=int(args.max_megapixels * 1e6),
+            max_inflight_bytes=(
+                int(args.max_inflight_mb * MIB) if args.max_inflight_mb is not None else None
+            ),
+            body_timeout=args.body_timeout,
         )
         webhooks = load_webhooks(args.webhooks) if args.webhooks else None
     except (SettingsError, ValueError) as err:

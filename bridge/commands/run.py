@@ -8,6 +8,7 @@ import sys
 
 from bridge.cli import EXIT_OK, EXIT_USAGE
 from bridge.config import ConfigError, load_config
+from platereader.redact import remember_secrets
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
+    remember_secrets(*config.secrets())  # redacted from every log line from now on
     from bridge.service import BridgeService  # imports paho and httpx: only when running
 
     async def main() -> None:

@@ -27,6 +27,7 @@ import yaml
 from bridge.config import BridgeConfig, ConfigError, load_config
 
 from .broker import Broker, BrokerChoice, BrokerError, start_broker
+from .photos import PHOTOS
 from .samples import SCENES
 from .viewer import HEADER, LiveView
 
@@ -34,8 +35,11 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 BASE_TOPIC = "plate_bridge"
 USER_CAMERA = "photos"  # the camera name of the user's own pictures
 WATCHLIST: list[dict[str, Any]] = [
-    {"name": "Family car", "plate": "AB12 CDE", "owner": "Alice", "tags": ["gate"]},
-    {"name": "Neighbour", "plate": "XY99 ZZZ", "owner": "Bob", "tags": []},
+    # Exact only: AB-123-CD on the photo of four cars is one edit away from AB12CDE as
+    # read (the candidate "ab12cd"), a match the default tolerance of 1 would report.
+    {"name": "Family car", "plate": "AB12 CDE", "owner": "Alice", "tags": ["gate"], "tolerance": 0},
+    # On the photo of four parked cars (bridge/demo/photos/cars.jpg).
+    {"name": "Neighbour", "plate": "EF-668-GH", "owner": "Bob", "tags": []},
 ]
 
 
@@ -45,7 +49,7 @@ class DemoError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    folder: Path | None = None  # the user's pictures; None: the synthetic samples
+    folder: Path | None = None  # the user's pictures; None: the photos and synthetic samples
     output: Path = Path("demo-output")
     broker: BrokerChoice = "auto"
     install_broker: bool = True
@@ -63,9 +67,11 @@ class Picture:
 
 
 def collect_pictures(folder: Path | None) -> list[Picture]:
-    """The synthetic scenes, or every image under `folder` (sorted, recursively)."""
+    """The real photos then the synthetic scenes, or every image under `folder` (sorted,
+    recursively)."""
     if folder is None:
-        return [Picture(scene.camera, scene.filename(), scene.jpeg) for scene in SCENES]
+        photos = [Picture(photo.camera, photo.name, photo.jpeg) for photo in PHOTOS]
+        return photos + [Picture(scene.camera, scene.filename(), scene.jpeg) for scene in SCENES]
     if not folder.is_dir():
         raise DemoError(f"{folder}: not a folder")
     files = sorted(
@@ -278,7 +284,11 @@ class Demo:
 
     async def _feed_and_wait(self, pictures: list[Picture]) -> None:
         source = self.options.folder
-        what = f"pictures from {source}" if source else "synthetic sample pictures"
+        what = (
+            f"pictures from {source}"
+            if source
+            else f"sample pictures ({len(PHOTOS)} real photos, then {len(SCENES)} synthetic)"
+        )
         self.say(
             f"\nFeeding {len(pictures)} {what}, one every {self.options.interval:g} s. "
             "Ctrl-C to stop.\n"
@@ -359,7 +369,7 @@ class Demo:
         )
         self.say(
             f"  annotated images: {self._shown(snapshots)}/  "
-            f"({len(seen.saved)} from this run, {count} in all)"
+            f"({len(set(seen.saved))} from this run, {count} in all)"
         )
         self.say(
             f"  history:          {self._shown(output / 'history.jsonl')}  "

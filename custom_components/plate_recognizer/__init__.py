@@ -6,6 +6,7 @@ engine); each camera is a config subentry with its own device.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -30,7 +31,7 @@ from .coordinator import PlateRecognizerCoordinator
 from .data import PlateRecognizerConfigEntry, PlateRecognizerData, Reachability
 from .platereader import PlateReader, PlateReaderConfigError
 from .services import async_setup_services
-from .settings import CameraSettings, Settings
+from .settings import CameraSettings, Settings, migrate_watchlist_options
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlateRecognizerConfigEnt
             ),
         )
         settings = Settings.from_options(entry.options)
-    except PlateReaderConfigError as err:
+    except (PlateReaderConfigError, ValueError) as err:  # a bad URL, engine or watch entry
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="invalid_settings",
@@ -97,9 +98,36 @@ async def async_setup_entry(hass: HomeAssistant, entry: PlateRecognizerConfigEnt
 
     # Options and cameras change what is set up: reload on those. Token and URL
     # changes come from reauth/reconfigure, which reload by themselves.
-    loaded_with = (dict(entry.options), dict(entry.subentries))
-    entry.async_on_unload(entry.add_update_listener(_make_update_listener(loaded_with)))
+    entry.async_on_unload(entry.add_update_listener(_make_update_listener(_loaded_with(entry))))
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: PlateRecognizerConfigEntry) -> bool:
+    """1.1 -> 1.2: watch-list tolerances become counts of real characters."""
+    if entry.version > 1:
+        return False  # written by a newer version
+    if entry.minor_version < 2:
+        hass.config_entries.async_update_entry(
+            entry, options=migrate_watchlist_options(entry.options), minor_version=2
+        )
+        _LOGGER.info("%s: watch-list tolerances migrated to characters", entry.title)
+    return True
+
+
+def _loaded_with(entry: PlateRecognizerConfigEntry) -> Any:
+    """A copy of what the entry was set up with, for the update listener to compare.
+
+    A deep copy, not the objects: Home Assistant changes a camera subentry in
+    place when its Reconfigure flow saves, so comparing `entry.subentries` with
+    a dict of the same subentry objects never saw a change (the camera kept its
+    old trigger until a manual reload).
+    """
+    return copy.deepcopy(
+        (
+            dict(entry.options),
+            {key: subentry.as_dict() for key, subentry in entry.subentries.items()},
+        )
+    )
 
 
 def _register_devices(hass: HomeAssistant, entry: PlateRecognizerConfigEntry) -> None:
@@ -128,13 +156,11 @@ def _register_devices(hass: HomeAssistant, entry: PlateRecognizerConfigEntry) ->
         )
 
 
-def _make_update_listener(
-    loaded_with: tuple[dict[str, Any], dict[str, Any]],
-) -> Any:
+def _make_update_listener(loaded_with: Any) -> Any:
     async def _async_update_listener(
         hass: HomeAssistant, entry: PlateRecognizerConfigEntry
     ) -> None:
-        if (dict(entry.options), dict(entry.subentries)) != loaded_with:
+        if _loaded_with(entry) != loaded_with:
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
     return _async_update_listener

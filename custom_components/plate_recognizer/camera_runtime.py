@@ -10,10 +10,9 @@ already see updated sensors and image.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from homeassistant.components.camera import async_get_image
@@ -35,14 +34,11 @@ from .const import (
     EVENT_PLATE_DETECTED,
     EVENT_TYPE_UNKNOWN,
     EVENT_TYPE_WATCHED,
-    FRIGATE_LABELS,
-    FRIGATE_MAX_READS,
-    FRIGATE_MIN_INTERVAL,
-    FRIGATE_TOPIC,
     TRIGGER_ENTITY,
     TRIGGER_FRIGATE,
 )
 from .data import PlateRecognizerConfigEntry
+from .frigate_trigger import FrigateTrigger
 from .platereader import (
     EngineConfig,
     PlateReaderAuthenticationError,
@@ -54,8 +50,10 @@ from .platereader import (
     PlateReaderNoCreditsError,
     PlateReaderRateLimitError,
     PlateReaderResponseError,
+    ReadResponse,
 )
 from .platereader.annotate import annotate
+from .platereader.frigate_policy import READ_BY_FRIGATE, FrigatePlate, lookup_read_by
 from .reading import CameraRead, PlateRead
 from .settings import CameraSettings
 
@@ -99,8 +97,7 @@ class CameraRuntime:
         self._read_listeners: list[Callable[[CameraRead], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._hold_unsub: CALLBACK_TYPE | None = None
-        # Frigate event id -> (reads so far, monotonic time of the last, plate found)
-        self._frigate_events: dict[str, tuple[int, float, bool]] = {}
+        self.frigate: FrigateTrigger | None = None
 
     # -- listeners -------------------------------------------------------------
 
@@ -135,29 +132,28 @@ class CameraRuntime:
                 )
             )
         elif self.settings.trigger == TRIGGER_FRIGATE and self.settings.frigate_camera:
-            await self._async_subscribe_frigate()
+            frigate = FrigateTrigger(
+                self.hass, self, self.settings.frigate_camera, self.settings.frigate_lpr
+            )
+            if await frigate.async_start():
+                self.frigate = frigate
+            else:
+                _LOGGER.warning(
+                    "%s: the MQTT integration is not set up, so Frigate events cannot trigger "
+                    "reads",
+                    self.settings.title,
+                )
 
     @callback
     def async_stop(self) -> None:
         while self._unsubs:
             self._unsubs.pop()()
+        if self.frigate is not None:
+            self.frigate.async_stop()
+            self.frigate = None
         if self._hold_unsub is not None:
             self._hold_unsub()
             self._hold_unsub = None
-
-    async def _async_subscribe_frigate(self) -> None:
-        # Imported here: the mqtt integration is optional (an after-dependency).
-        from homeassistant.components import mqtt
-
-        if not await mqtt.async_wait_for_mqtt_client(self.hass):
-            _LOGGER.warning(
-                "%s: the MQTT integration is not set up, so Frigate events cannot trigger reads",
-                self.settings.title,
-            )
-            return
-        self._unsubs.append(
-            await mqtt.async_subscribe(self.hass, FRIGATE_TOPIC, self._async_frigate_message)
-        )
 
     # -- triggers --------------------------------------------------------------
 
@@ -170,47 +166,18 @@ class CameraRuntime:
             return
         self.hass.async_create_task(self.async_triggered_read(TRIGGER_ENTITY))
 
-    @callback
-    def _async_frigate_message(self, message: Any) -> None:
-        try:
-            payload = json.loads(message.payload)
-            kind = payload["type"]
-            after = payload["after"]
-            event_id = str(after["id"])
-        except (ValueError, KeyError, TypeError):
-            _LOGGER.debug("Ignoring a Frigate message that is not an event: %.100r", message)
-            return
-        if after.get("camera") != self.settings.frigate_camera:
-            return
-        if kind == "end":
-            self._frigate_events.pop(event_id, None)
-            return
-        if kind not in ("new", "update") or after.get("label") not in FRIGATE_LABELS:
-            return
-        if after.get("false_positive") or (kind == "update" and after.get("stationary")):
-            return  # a parked car would otherwise cost a read with every update
-        reads, last, found = self._frigate_events.get(event_id, (0, 0.0, False))
-        now = time.monotonic()
-        if found or reads >= FRIGATE_MAX_READS or (reads and now - last < FRIGATE_MIN_INTERVAL):
-            return
-        self._frigate_events[event_id] = (reads + 1, now, False)
-        self.hass.async_create_task(self._async_frigate_read(event_id))
-
-    async def _async_frigate_read(self, event_id: str) -> None:
-        result = await self.async_triggered_read(TRIGGER_FRIGATE)
-        if result is not None and result.plates and event_id in self._frigate_events:
-            reads, last, _ = self._frigate_events[event_id]
-            self._frigate_events[event_id] = (reads, last, True)
-
-    async def async_triggered_read(self, trigger: str) -> CameraRead | None:
-        """A read nobody waits for: skipped if one is running, errors logged not raised."""
-        if self._lock.locked():
+    async def async_triggered_read(
+        self, trigger: str, *, image: bytes | None = None, frigate: FrigatePlate | None = None
+    ) -> CameraRead | None:
+        """A read nobody waits for, errors logged not raised. A lookup is skipped if a
+        read is running; Frigate's own read of a plate waits its turn instead."""
+        if frigate is None and self._lock.locked():
             _LOGGER.debug(
                 "%s: read already running, %s trigger skipped", self.settings.title, trigger
             )
             return None
         try:
-            return await self.async_read(trigger)
+            return await self.async_read(trigger, image=image, frigate=frigate)
         except HomeAssistantError as err:
             _LOGGER.debug("%s: %s read failed: %s", self.settings.title, trigger, err)
             return None
@@ -224,54 +191,81 @@ class CameraRuntime:
         regions: Sequence[str] | None = None,
         mmc: bool | None = None,
         config: EngineConfig | None = None,
+        image: bytes | None = None,
+        frigate: FrigatePlate | None = None,
     ) -> CameraRead:
-        """Snapshot, look up, update entities, fire events; raise HomeAssistantError on failure."""
+        """Snapshot, look up, update entities, fire events; raise HomeAssistantError on failure.
+
+        `image`: read this picture rather than the camera's current one. `frigate`:
+        Frigate read the plate already; it is published as it is, without a lookup
+        (the camera's picture, if it can be had, becomes the snapshot).
+        """
         data = self.entry.runtime_data
         settings = data.settings
         if regions is None:
             regions = self.settings.regions or settings.regions
         async with self._lock:
-            try:
-                image = await async_get_image(self.hass, self.settings.camera_entity)
-            except HomeAssistantError as err:
-                if not self._camera_failed:  # once per outage, not on every trigger
-                    _LOGGER.warning(
-                        "%s: no snapshot from %s: %s",
-                        self.settings.title,
-                        self.settings.camera_entity,
-                        err,
+            picture: bytes | None
+            if frigate is not None:
+                picture = image if image is not None else await self.async_camera_image()
+                response = ReadResponse(results=(frigate.result(),))
+                read_by = READ_BY_FRIGATE
+            else:
+                picture = image if image is not None else await self._async_image()
+                try:
+                    response = await data.reader.read(
+                        picture,
+                        regions=list(regions),
+                        camera_id=self.settings.camera_entity,
+                        mmc=settings.mmc if mmc is None else mmc,
+                        config=settings.engine if config is None else config,
                     )
-                    self._camera_failed = True
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="camera_unavailable",
-                    translation_placeholders={"camera": self.settings.camera_entity},
-                ) from err
-            self._camera_failed = False
-            try:
-                response = await data.reader.read(
-                    image.content,
-                    regions=list(regions),
-                    camera_id=self.settings.camera_entity,
-                    mmc=settings.mmc if mmc is None else mmc,
-                    config=settings.engine if config is None else config,
-                )
-            except PlateReaderError as err:
-                raise self._read_failed(err) from err
-            data.reachability.succeeded()
-            data.coordinator.note_read(response)
+                except PlateReaderError as err:
+                    raise self._read_failed(err) from err
+                data.reachability.succeeded()
+                data.coordinator.note_read(response)
+                read_by = lookup_read_by(data.is_cloud)
             read = CameraRead.build(
                 response,
                 settings.watchlist,
                 camera=self.settings.camera_entity,
                 trigger=trigger,
                 time=dt_util.utcnow(),
+                read_by=read_by,
             )
-            if read.vehicles:
-                await self._async_draw(image.content, response)
+            if read.vehicles and picture is not None:
+                await self._async_draw(picture, response, read)
             self._store(read)
         self._fire_events(read)
         return read
+
+    async def _async_image(self) -> bytes:
+        """The camera's picture now; a translated HomeAssistantError if there is none."""
+        try:
+            image = await async_get_image(self.hass, self.settings.camera_entity)
+        except HomeAssistantError as err:
+            if not self._camera_failed:  # once per outage, not on every trigger
+                _LOGGER.warning(
+                    "%s: no snapshot from %s: %s",
+                    self.settings.title,
+                    self.settings.camera_entity,
+                    err,
+                )
+                self._camera_failed = True
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="camera_unavailable",
+                translation_placeholders={"camera": self.settings.camera_entity},
+            ) from err
+        self._camera_failed = False
+        return image.content
+
+    async def async_camera_image(self) -> bytes | None:
+        """The camera's picture now, or None (logged once per outage)."""
+        try:
+            return await self._async_image()
+        except HomeAssistantError:
+            return None
 
     def _read_failed(self, err: PlateReaderError) -> HomeAssistantError:
         """Log the failure once in the right place and turn it into a translated error."""
@@ -302,11 +296,13 @@ class CameraRuntime:
             translation_placeholders={"error": str(err)},
         )
 
-    async def _async_draw(self, image: bytes, response: Any) -> None:
+    async def _async_draw(self, image: bytes, response: Any, read: CameraRead) -> None:
+        # Watched plates drawn apart; `read.vehicles` follows `response.results`.
+        watched = {index for index, plate in enumerate(read.vehicles) if plate.watched}
         try:
             # Pillow work: in the executor, never on the event loop.
             self.snapshot = await self.hass.async_add_executor_job(
-                annotate, image, response.results
+                partial(annotate, image, response.results, highlight=watched)
             )
         except PlateReaderImageError as err:
             _LOGGER.debug("%s: cannot annotate the snapshot: %s", self.settings.title, err)
@@ -348,6 +344,7 @@ class CameraRuntime:
                     "camera": self.settings.camera_entity,
                     "type": EVENT_TYPE_WATCHED if plate.watched else EVENT_TYPE_UNKNOWN,
                     "trigger": read.trigger,
+                    "read_by": read.read_by,
                     "time": read.time.isoformat(),
                     **plate.as_dict(),
                 },

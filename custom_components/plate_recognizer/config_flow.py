@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import voluptuous as vol
 from homeassistant.config_entries import (
@@ -15,35 +15,29 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
-    SubentryFlowResult,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
-from homeassistant.generated.countries import COUNTRIES
 from homeassistant.helpers.httpx_client import get_async_client
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 
+from .camera_flow import CameraSubentryFlow
 from .const import (
     CONF_API_URL,
-    CONF_CAMERA,
     CONF_DETECTION_RULE_STRICT,
     CONF_ENGINE,
     CONF_FAST_MODE,
-    CONF_FRIGATE_CAMERA,
     CONF_HOLD_TIME,
     CONF_LOOKUPS_PER_SECOND,
     CONF_MMC,
@@ -58,51 +52,36 @@ from .const import (
     CONF_THRESHOLD_O,
     CONF_TOKEN,
     CONF_TOLERANCE,
-    CONF_TRIGGER,
-    CONF_TRIGGER_ENTITY,
     CONF_VEHICLE_MODE,
     CONF_WATCHLIST,
     DEFAULT_HOLD_TIME,
     DEFAULT_LOOKUPS_PER_SECOND,
     DEFAULT_TOLERANCE,
     DOMAIN,
-    MAX_TOLERANCE,
     MODE_CLOUD,
     MODE_LOCAL,
     SUBENTRY_CAMERA,
-    TRIGGER_ENTITY,
-    TRIGGER_FRIGATE,
-    TRIGGER_MANUAL,
-    TRIGGERS,
 )
 from .platereader import (
     CLOUD_URL,
     ONPREM_DEFAULT_URL,
     PlateReader,
-    PlateReaderAuthenticationError,
     PlateReaderBadRequestError,
     PlateReaderConfigError,
     PlateReaderError,
+    PlateReaderForbiddenError,
+    PlateReaderHTTPError,
     PlateReaderNoCreditsError,
     PlateReaderResponseError,
 )
+from .platereader.watchlist import MAX_TOLERANCE, WatchEntry, tolerance_from_config
+from .selectors import REGION_SELECTOR
 from .settings import engine_options_to_config, normalise_regions
-from .watchlist import normalise_plate
 
 _LOGGER = logging.getLogger(__name__)
 
 SECTION_ADVANCED = "advanced"
 
-# Region codes are offered as a list, and stored as JSON strings: no YAML ever
-# turns "no" (Norway) into false. Other codes ("us-ca") can be typed in.
-REGION_SELECTOR = SelectSelector(
-    SelectSelectorConfig(
-        options=[SelectOptionDict(value=code.lower(), label=code) for code in sorted(COUNTRIES)],
-        multiple=True,
-        custom_value=True,
-        mode=SelectSelectorMode.DROPDOWN,
-    )
-)
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 THRESHOLD_SELECTOR = NumberSelector(
@@ -115,10 +94,42 @@ def cloud_unique_id(token: str) -> str:
     return hashlib.sha256(token.strip().encode()).hexdigest()[:20]
 
 
+# Paths a user may paste with the server's address: the SDK's endpoint (what its
+# own clients are configured with) and its status page. The entry keeps the base.
+_ENDPOINT_PATHS = ("/v1/plate-reader", "/info")
+# One server on this machine, whichever name reaches it.
+_LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "::1"})
+
+
+def normalise_server_url(text: str) -> str | None:
+    """The server's base URL from what a user typed, or None when it is no http(s) URL.
+
+    `192.168.1.20:8080` gets `http://`; `.../v1/plate-reader/` and `.../info/`
+    lose that path; the trailing slash goes.
+    """
+    url = text.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    path = parts.path.rstrip("/")
+    for suffix in _ENDPOINT_PATHS:
+        if path.lower().endswith(suffix):
+            path = path[: -len(suffix)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+
+
 def server_unique_id(url: str) -> str:
-    """The server's id: its URL without credentials, case or trailing slash."""
-    parts = urlsplit(url.strip())
+    """The server's id: its URL without credentials, case, endpoint path or trailing slash."""
+    parts = urlsplit(normalise_server_url(url) or url.strip())
     host = (parts.hostname or "").lower()
+    if host in _LOOPBACK_NAMES or host.startswith("127."):
+        host = "127.0.0.1"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
 
@@ -126,12 +137,17 @@ def server_unique_id(url: str) -> str:
 async def validate_connection(
     hass: HomeAssistant, api_url: str, token: str | None
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Try the account or server; return (errors, description placeholders)."""
+    """Try the account or server; return (errors, description placeholders).
+
+    The errors say in plain words what to check; the exception itself (URL,
+    exception class, library message) only goes to the debug log.
+    """
     try:
         # No retries: the user is waiting for the form.
         reader = PlateReader(api_url, token, session=get_async_client(hass), retries=0)
     except PlateReaderConfigError:
         return {CONF_API_URL: "invalid_url"}, {}
+    where = {"url": reader.api_url}
     try:
         if token:
             stats = await reader.statistics()
@@ -139,30 +155,45 @@ async def validate_connection(
                 raise PlateReaderNoCreditsError("no lookups left", status=403)
         else:
             await reader.info()
-    except PlateReaderAuthenticationError:
-        return {"base": "invalid_auth"}, {}
     except PlateReaderNoCreditsError:
-        return {"base": "no_credits"}, {}
+        return {"base": "no_credits"}, where
+    except PlateReaderForbiddenError as err:
+        if token:
+            return {"base": "invalid_auth"}, where
+        # No token sent: an on-premise SDK refusing us is its licence, not ours.
+        _LOGGER.debug("%s refused the request: %s", reader.api_url, err)
+        return {"base": "server_refused"}, where
     except (PlateReaderResponseError, PlateReaderBadRequestError) as err:
         # Something answers, but not the Plate Recognizer API (wrong URL or port).
         _LOGGER.debug("Unexpected answer from %s: %s", reader.api_url, err)
-        return {"base": "unexpected_response"}, {"error": str(err)}
+        return {"base": "unexpected_response"}, where
+    except PlateReaderHTTPError as err:
+        _LOGGER.debug("Error answer from %s: %s", reader.api_url, err)
+        return {"base": "server_error"}, {**where, "status": str(err.status)}
     except PlateReaderError as err:
         _LOGGER.debug("Cannot connect to %s: %s", reader.api_url, err)
-        return {"base": "cannot_connect"}, {"error": str(err)}
+        return {"base": "cannot_connect"}, where
     return {}, {}
 
 
 def _title(data: Mapping[str, Any]) -> str:
+    """The entry's (and its device's) name; a server's keeps its port, so two on one host differ."""
     if data[CONF_MODE] == MODE_CLOUD:
         return "Plate Recognizer Cloud"
-    return f"Plate Recognizer ({urlsplit(data[CONF_API_URL]).hostname})"
+    parts = urlsplit(data[CONF_API_URL])
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"Plate Recognizer ({host}{port})"
 
 
 class PlateRecognizerConfigFlow(ConfigFlow, domain=DOMAIN):
     """Cloud account (token) or local server (URL)."""
 
     VERSION = 1
+    # 1.2: watch-list tolerances are whole characters (see async_migrate_entry).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -211,11 +242,14 @@ class PlateRecognizerConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            api_url = user_input[CONF_API_URL].strip()
-            errors, placeholders = await validate_connection(self.hass, api_url, None)
-            if not errors:
+            api_url = normalise_server_url(user_input[CONF_API_URL])
+            if api_url is None:
+                errors[CONF_API_URL] = "invalid_url"
+            else:
                 await self.async_set_unique_id(server_unique_id(api_url))
                 self._abort_if_unique_id_configured()
+                errors, placeholders = await validate_connection(self.hass, api_url, None)
+            if not errors and api_url is not None:
                 data = {CONF_MODE: MODE_LOCAL, CONF_API_URL: api_url}
                 return self.async_create_entry(title=_title(data), data=data)
         schema = self.add_suggested_values_to_schema(
@@ -269,6 +303,8 @@ class PlateRecognizerConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             api_url = user_input[CONF_API_URL].strip()
+            if not cloud:
+                api_url = normalise_server_url(api_url) or api_url  # invalid: the check says so
             token = user_input[CONF_TOKEN].strip() if cloud else None
             errors, placeholders = await validate_connection(self.hass, api_url, token)
             if not errors and token is not None:
@@ -438,17 +474,18 @@ class PlateRecognizerOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            if not normalise_plate(user_input[CONF_PLATE]):
+            item = {
+                CONF_NAME: user_input[CONF_NAME].strip(),
+                CONF_PLATE: user_input[CONF_PLATE].strip().upper(),
+                # Whole characters (0-2): the number of real differences forgiven.
+                CONF_TOLERANCE: tolerance_from_config(user_input[CONF_TOLERANCE]),
+                CONF_TAGS: [tag.strip() for tag in user_input.get(CONF_TAGS, []) if tag.strip()],
+            }
+            try:
+                WatchEntry.from_dict(item)  # no letters or digits, or far too long
+            except ValueError:
                 errors[CONF_PLATE] = "invalid_plate"
             else:
-                item = {
-                    CONF_NAME: user_input[CONF_NAME].strip(),
-                    CONF_PLATE: user_input[CONF_PLATE].strip().upper(),
-                    CONF_TOLERANCE: float(user_input[CONF_TOLERANCE]),
-                    CONF_TAGS: [
-                        tag.strip() for tag in user_input.get(CONF_TAGS, []) if tag.strip()
-                    ],
-                }
                 watchlist = [*self.config_entry.options.get(CONF_WATCHLIST, []), item]
                 return self._save(**{CONF_WATCHLIST: watchlist})
         schema = vol.Schema(
@@ -457,7 +494,7 @@ class PlateRecognizerOptionsFlow(OptionsFlow):
                 vol.Required(CONF_PLATE): TextSelector(),
                 vol.Required(CONF_TOLERANCE, default=DEFAULT_TOLERANCE): NumberSelector(
                     NumberSelectorConfig(
-                        min=0, max=MAX_TOLERANCE, step=0.25, mode=NumberSelectorMode.SLIDER
+                        min=0, max=MAX_TOLERANCE, step=1, mode=NumberSelectorMode.SLIDER
                     )
                 ),
                 vol.Optional(CONF_TAGS): TextSelector(TextSelectorConfig(multiple=True)),
@@ -473,109 +510,24 @@ class PlateRecognizerOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         watchlist: list[dict[str, Any]] = list(self.config_entry.options.get(CONF_WATCHLIST, []))
+        errors: dict[str, str] = {}
         if user_input is not None:
-            remove = {int(index) for index in user_input[CONF_WATCHLIST]}
-            kept = [item for index, item in enumerate(watchlist) if index not in remove]
-            return self._save(**{CONF_WATCHLIST: kept})
+            remove = {int(index) for index in user_input.get(CONF_WATCHLIST, [])}
+            if remove:
+                kept = [item for index, item in enumerate(watchlist) if index not in remove]
+                return self._save(**{CONF_WATCHLIST: kept})
+            errors[CONF_WATCHLIST] = "nothing_to_remove"
         options = [
             SelectOptionDict(value=str(index), label=f"{item[CONF_NAME]} ({item[CONF_PLATE]})")
             for index, item in enumerate(watchlist)
         ]
+        # Optional: the frontend ticks the first option of a required list, and
+        # one Submit would then delete a plate nobody chose.
         schema = vol.Schema(
             {
-                vol.Required(CONF_WATCHLIST): SelectSelector(
+                vol.Optional(CONF_WATCHLIST): SelectSelector(
                     SelectSelectorConfig(options=options, multiple=True)
                 )
             }
         )
-        return self.async_show_form(step_id="remove_watched", data_schema=schema)
-
-
-class CameraSubentryFlow(ConfigSubentryFlow):
-    """Add or change a camera: which entity, what triggers a read, its regions."""
-
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            camera = user_input[CONF_CAMERA]
-            if any(sub.unique_id == camera for sub in self._get_entry().subentries.values()):
-                return self.async_abort(reason="already_configured")
-            data, errors = self._validate(user_input)
-            if not errors:
-                return self.async_create_entry(
-                    title=self._camera_name(camera), data=data, unique_id=camera
-                )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                self._schema(with_camera=True), user_input or {CONF_TRIGGER: TRIGGER_MANUAL}
-            ),
-            errors=errors,
-        )
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        subentry = self._get_reconfigure_subentry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data, errors = self._validate({**user_input, CONF_CAMERA: subentry.data[CONF_CAMERA]})
-            if not errors:
-                return self.async_update_and_abort(self._get_entry(), subentry, data=data)
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(
-                self._schema(with_camera=False), user_input or dict(subentry.data)
-            ),
-            errors=errors,
-            description_placeholders={"camera": subentry.title},
-        )
-
-    def _camera_name(self, entity_id: str) -> str:
-        state = self.hass.states.get(entity_id)
-        return state.name if state is not None else entity_id
-
-    def _schema(self, *, with_camera: bool) -> vol.Schema:
-        fields: dict[Any, Any] = {}
-        if with_camera:
-            fields[vol.Required(CONF_CAMERA)] = EntitySelector(
-                EntitySelectorConfig(domain="camera")
-            )
-        fields.update(
-            {
-                vol.Required(CONF_TRIGGER): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(TRIGGERS),
-                        translation_key="trigger",
-                        mode=SelectSelectorMode.LIST,
-                    )
-                ),
-                vol.Optional(CONF_TRIGGER_ENTITY): EntitySelector(
-                    EntitySelectorConfig(domain=["binary_sensor", "sensor", "input_boolean"])
-                ),
-                vol.Optional(CONF_FRIGATE_CAMERA): TextSelector(),
-                vol.Optional(CONF_REGIONS): REGION_SELECTOR,
-            }
-        )
-        return vol.Schema(fields)
-
-    def _validate(self, user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        errors: dict[str, str] = {}
-        trigger = user_input[CONF_TRIGGER]
-        data: dict[str, Any] = {CONF_CAMERA: user_input[CONF_CAMERA], CONF_TRIGGER: trigger}
-        if trigger == TRIGGER_ENTITY:
-            if not user_input.get(CONF_TRIGGER_ENTITY):
-                errors[CONF_TRIGGER_ENTITY] = "trigger_entity_required"
-            data[CONF_TRIGGER_ENTITY] = user_input.get(CONF_TRIGGER_ENTITY)
-        elif trigger == TRIGGER_FRIGATE:
-            name = (user_input.get(CONF_FRIGATE_CAMERA) or "").strip()
-            if not name:
-                errors[CONF_FRIGATE_CAMERA] = "frigate_camera_required"
-            elif "mqtt" not in self.hass.config.components:
-                errors["base"] = "mqtt_not_set_up"
-            data[CONF_FRIGATE_CAMERA] = name
-        try:
-            data[CONF_REGIONS] = normalise_regions(user_input.get(CONF_REGIONS, []))
-        except ValueError:
-            errors[CONF_REGIONS] = "invalid_region"
-        return data, errors
+        return self.async_show_form(step_id="remove_watched", data_schema=schema, errors=errors)

@@ -41,6 +41,11 @@ CONF_CAMERA: Final = "camera_entity"
 CONF_TRIGGER: Final = "trigger"
 CONF_TRIGGER_ENTITY: Final = "trigger_entity"
 CONF_FRIGATE_CAMERA: Final = "frigate_camera"
+# Frigate's own plate reads (0.16+ LPR): platereader/frigate_policy.py.
+CONF_FRIGATE_LPR: Final = "frigate_lpr"  # "auto" | "on" | "off"
+CONF_FRIGATE_LPR_MIN_SCORE: Final = "frigate_lpr_min_score"
+CONF_FRIGATE_LPR_WAIT: Final = "frigate_lpr_wait"
+CONF_FRIGATE_LPR_CONFIRM: Final = "frigate_lpr_confirm_watched"
 TRIGGER_ENTITY: Final = "entity"
 TRIGGER_FRIGATE: Final = "frigate"
 TRIGGER_MANUAL: Final = "manual"
@@ -49,8 +54,9 @@ TRIGGERS: Final = (TRIGGER_ENTITY, TRIGGER_FRIGATE, TRIGGER_MANUAL)
 DEFAULT_HOLD_TIME: Final = 120  # seconds
 # The cloud Free plan allows 1 lookup/s; a subscription 8/s.
 DEFAULT_LOOKUPS_PER_SECOND: Final = 1.0
-DEFAULT_TOLERANCE: Final = 1.0
-MAX_TOLERANCE: Final = 3.0
+# Watch-list entries match exactly or through OCR look-alikes unless the user
+# forgives real characters (platereader/watchlist.py).
+DEFAULT_TOLERANCE: Final = 0
 
 # Cloud statistics cost nothing but change slowly; the on-premise /info/ is local.
 CLOUD_SCAN_INTERVAL: Final = timedelta(minutes=30)
@@ -58,6 +64,7 @@ LOCAL_SCAN_INTERVAL: Final = timedelta(minutes=5)
 
 # Frigate publishes every tracked object's life cycle here.
 FRIGATE_TOPIC: Final = "frigate/events"
+FRIGATE_LPR_TOPIC: Final = "frigate/tracked_object_update"
 FRIGATE_LABELS: Final = frozenset({"car", "motorcycle", "bus", "truck"})
 # One Frigate event sends many updates: read at most this often, this many times.
 FRIGATE_MIN_INTERVAL: Final = 2.0

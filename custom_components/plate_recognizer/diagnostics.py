@@ -12,7 +12,7 @@ from .const import CONF_API_URL, CONF_TOKEN
 from .data import PlateRecognizerConfigEntry
 
 # Plates and names identify people: they are redacted like the token.
-TO_REDACT = {CONF_TOKEN, "plate", "plates", "name", "read", "candidates", "title"}
+TO_REDACT = {CONF_TOKEN, "plate", "plates", "name", "read", "matched_text", "candidates", "title"}
 
 
 async def async_get_config_entry_diagnostics(

@@ -7,13 +7,13 @@ one shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .platereader import Box, PlateResult, ReadResponse
-from .watchlist import WatchEntry, WatchMatch, match_plate
+from .platereader.frigate_policy import READ_BY_API, ReadBy
+from .platereader.watchlist import WatchList, WatchMatch
 
 
 def _box(box: Box | None) -> dict[str, int] | None:
@@ -89,26 +89,28 @@ class CameraRead:
     plates: tuple[PlateRead, ...]
     vehicles: tuple[PlateRead, ...] = field(default=())
     processing_time: float | None = None
+    read_by: ReadBy = READ_BY_API  # Frigate's own LPR, the cloud API or a local engine
 
     @classmethod
     def build(
         cls,
         response: ReadResponse,
-        watchlist: Sequence[WatchEntry],
+        watchlist: WatchList,
         *,
         camera: str,
         trigger: str,
         time: datetime,
+        read_by: ReadBy = READ_BY_API,
     ) -> CameraRead:
         reads = []
         for result in response.results:
-            texts = [result.plate] if result.plate else []
-            texts += [c.plate for c in result.candidates]
-            reads.append(PlateRead(result, match_plate(texts, watchlist)))
-        # Best score first, so `plates[0]` is what the "last plate" sensor shows.
+            reads.append(PlateRead(result, watchlist.match(result)))
+        # The picture's headline plate first: `plates[0]` is what "Last plate" shows
+        # and the action returns on top. A watched plate comes before any unknown one
+        # (a gate camera must not hide the resident behind a passing car), then by score.
         with_plate = sorted(
             (r for r in reads if r.result.plate is not None),
-            key=lambda r: r.result.score or 0.0,
+            key=lambda r: (r.watched, r.result.score or 0.0),
             reverse=True,
         )
         return cls(
@@ -118,6 +120,7 @@ class CameraRead:
             plates=tuple(with_plate),
             vehicles=tuple(reads),
             processing_time=response.processing_time,
+            read_by=read_by,
         )
 
     @property
@@ -154,6 +157,7 @@ class CameraRead:
         data: dict[str, Any] = {
             "camera": self.camera,
             "trigger": self.trigger,
+            "read_by": self.read_by,
             "time": self.time.isoformat(),
             "found": best is not None,
             "watched": bool(self.watched),

@@ -14,11 +14,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .camera_runtime import CameraRuntime
+from .const import DOMAIN
 from .coordinator import PlateRecognizerCoordinator, Usage
-from .data import PlateRecognizerConfigEntry
+from .data import PlateRecognizerConfigEntry, PlateRecognizerData
 from .entity import PlateRecognizerAccountEntity, PlateRecognizerCameraEntity
 from .reading import PlateRead
 
@@ -32,6 +34,8 @@ UNIT_CALLS = "calls"
 class UsageSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Usage], int | datetime | None]
     cloud_only: bool = False
+    # Only where there is a quota: a local server without one has no "remaining".
+    quota_only: bool = False
 
 
 USAGE_SENSORS: tuple[UsageSensorDescription, ...] = (
@@ -47,6 +51,7 @@ USAGE_SENSORS: tuple[UsageSensorDescription, ...] = (
         native_unit_of_measurement=UNIT_CALLS,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda usage: usage.remaining,
+        quota_only=True,
     ),
     UsageSensorDescription(
         key="resets_on",
@@ -78,8 +83,11 @@ def _last_plate_attributes(runtime: CameraRuntime) -> dict[str, Any]:
         "match": details["match"],
         "vehicle_type": plate.vehicle_type,
         "vehicles": read.vehicle_list(),
+        # Every plate of the picture, the one shown first; the watched ones apart.
         "plates": [other.plate for other in read.plates],
+        "watched_plates": [other.plate for other in read.watched],
         "trigger": read.trigger,
+        "read_by": read.read_by,
         "read_at": read.time.isoformat(),
     }
 
@@ -120,11 +128,18 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    async_add_entities(
-        UsageSensor(data.coordinator, description)
-        for description in USAGE_SENSORS
-        if data.is_cloud or not description.cloud_only
-    )
+    usage = [description for description in USAGE_SENSORS if _has_usage_sensor(data, description)]
+    async_add_entities(UsageSensor(data.coordinator, description) for description in usage)
+    # A sensor this server does not get (no quota) would stay "Unavailable" in
+    # the registry from an earlier version: remove it.
+    registry = er.async_get(hass)
+    for description in USAGE_SENSORS:
+        if description not in usage and (
+            entity_id := registry.async_get_entity_id(
+                "sensor", DOMAIN, f"{entry.entry_id}_{description.key}"
+            )
+        ):
+            registry.async_remove(entity_id)
     for subentry_id, runtime in data.cameras.items():
         async_add_entities(
             (
@@ -134,6 +149,15 @@ async def async_setup_entry(
             ),
             config_subentry_id=subentry_id,
         )
+
+
+def _has_usage_sensor(data: PlateRecognizerData, description: UsageSensorDescription) -> bool:
+    """The cloud has every usage sensor; a local server a quota only if it reports one."""
+    if data.is_cloud:
+        return True
+    if description.cloud_only:
+        return False
+    return not description.quota_only or data.coordinator.data.total is not None
 
 
 class UsageSensor(PlateRecognizerAccountEntity, SensorEntity):
@@ -153,7 +177,9 @@ class UsageSensor(PlateRecognizerAccountEntity, SensorEntity):
 class PlateSensor(PlateRecognizerCameraEntity, SensorEntity):
     entity_description: PlateSensorDescription
     # Long lists change with every read: keep them out of the recorder.
-    _unrecorded_attributes = frozenset({"candidates", "box", "vehicles", "plates", "match"})
+    _unrecorded_attributes = frozenset(
+        {"candidates", "box", "vehicles", "plates", "watched_plates", "match"}
+    )
 
     def __init__(self, runtime: CameraRuntime, description: PlateSensorDescription) -> None:
         super().__init__(runtime, description.key)

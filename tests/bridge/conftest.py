@@ -10,7 +10,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import paho.mqtt.client as paho
 import pytest
@@ -83,7 +84,7 @@ class Subscriber:
         else:
             self.client.connect(self.broker.host, self.broker.port)
         self.client.loop_start()
-        if not self._subscribed.wait(5):
+        if not self._subscribed.wait(30):
             raise TimeoutError("subscriber did not subscribe")
         return self
 
@@ -95,7 +96,7 @@ class Subscriber:
         with self._lock:
             return [m for m in self.messages if paho.topic_matches_sub(topic, m.topic)]
 
-    async def wait_for(self, topic: str, count: int = 1, within: float = 10.0) -> list[Received]:
+    async def wait_for(self, topic: str, count: int = 1, within: float = 60.0) -> list[Received]:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             found = self.on(topic)
@@ -116,7 +117,7 @@ def subscriber(mosquitto: Mosquitto) -> Iterator[Subscriber]:
     sub.stop()
 
 
-async def until(predicate: Any, within: float = 10.0) -> None:
+async def until(predicate: Any, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
@@ -131,7 +132,7 @@ def publish(broker: Mosquitto, topic: str, payload: bytes | str, *, retain: bool
     client.loop_start()
     try:
         info = client.publish(topic, payload, qos=1, retain=retain)
-        info.wait_for_publish(5)
+        info.wait_for_publish(30)
     finally:
         client.disconnect()
         client.loop_stop()
@@ -170,18 +171,32 @@ def make_config(
 
 @contextlib.asynccontextmanager
 async def running(config: BridgeConfig) -> AsyncIterator[BridgeService]:
-    """The service, started and connected; stopped gracefully on exit."""
+    """The service, started, connected and subscribed; stopped gracefully on exit.
+
+    The bridge subscribes to its inputs and then publishes `online`, on one connection,
+    which the broker handles in order: once `online` arrives here live, the inputs are
+    subscribed. No fixed wait, whatever the machine's load.
+    """
+    watcher = None
+    status = f"{config.mqtt.base_topic}/status"
+    if config.mqtt.tls is None:
+        broker = SimpleNamespace(host=config.mqtt.host, port=config.mqtt.port)
+        watcher = Subscriber(cast(Mosquitto, broker), (status,)).start()
     service = BridgeService(config)
     task = asyncio.create_task(service.run(install_signals=False))
     try:
-        await asyncio.wait_for(service.started.wait(), 10)
-        await service.link.wait_connected(10)
-        # Subscriptions are sent right after connecting; give the broker a moment.
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(service.started.wait(), 60)
+        assert await service.link.wait_connected(60), "the bridge did not connect"
+        if watcher is not None:
+            await until(
+                lambda: any(m.payload == b"online" and not m.retain for m in watcher.on(status))
+            )
         yield service
     finally:
+        if watcher is not None:
+            watcher.stop()
         service.stop()
-        await asyncio.wait_for(task, 30)
+        await asyncio.wait_for(task, 60)
 
 
 @pytest.fixture

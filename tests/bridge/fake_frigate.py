@@ -22,6 +22,9 @@ class FakeFrigate:
         # Write-backs: (event id, "sub_label" | "recognized_license_plate", JSON body)
         self.write_backs: list[tuple[str, str, Any]] = []
         self.write_back_status = 200
+        # Cameras whose `lpr.enabled` /api/config reports (0.16+; older versions have no `lpr`).
+        self.lpr_cameras: set[str] = set()
+        self.config_requests = 0
         self.image = jpeg_bytes()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -29,6 +32,7 @@ class FakeFrigate:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/api/version", self._version)
+        app.router.add_get("/api/config", self._config)
         app.router.add_get("/api/events/{id}/snapshot.jpg", self._snapshot)
         app.router.add_get("/api/{camera}/latest.jpg", self._latest)
         app.router.add_post("/api/events/{id}/sub_label", self._write_back)
@@ -56,6 +60,15 @@ class FakeFrigate:
 
     async def _version(self, request: web.Request) -> web.Response:
         return web.Response(text=self.version)
+
+    async def _config(self, request: web.Request) -> web.Response:
+        self.config_requests += 1
+        has_lpr = not self.version.startswith(("0.14", "0.15"))
+        cameras = {
+            name: {"name": name, **({"lpr": {"enabled": True}} if has_lpr else {})}
+            for name in sorted(self.lpr_cameras)
+        }
+        return web.json_response({"cameras": cameras, "mqtt": {"topic_prefix": "frigate"}})
 
     async def _snapshot(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query)))
@@ -95,8 +108,14 @@ def frigate_event(
     top_score: float = 0.8,
     sub_label: Any = None,
     has_snapshot: bool = True,
+    plate: str | bool | None = False,
+    plate_score: float | None = None,
 ) -> bytes:
-    """A Frigate 0.15 `frigate/events` message built from the recorded fixture."""
+    """A Frigate 0.15 `frigate/events` message built from the recorded fixture.
+
+    With `plate` (a string, or None for "none yet") it is a 0.16 message:
+    `recognized_license_plate` and its score are set.
+    """
     base = json.loads((PAYLOADS / "v0.15_car_new.json").read_text())
     after = copy.deepcopy(base["after"])
     after.update(
@@ -123,5 +142,31 @@ def frigate_event(
             "box": list(box),
             "score": top_score,
         }
+    if plate is not False:
+        after["recognized_license_plate"] = plate
+        after["recognized_license_plate_score"] = plate_score
     before = copy.deepcopy(after)
     return json.dumps({"type": kind, "before": before, "after": after}).encode()
+
+
+def lpr_update(
+    event_id: str,
+    plate: str,
+    score: float,
+    *,
+    camera: str = "driveway",
+    name: str | None = None,
+) -> bytes:
+    """A Frigate 0.16+ `frigate/tracked_object_update` message of type `lpr`."""
+    return json.dumps(
+        {
+            "type": "lpr",
+            "id": event_id,
+            "name": name,
+            "plate": plate,
+            "score": score,
+            "camera": camera,
+            "timestamp": 1752332042.5,
+            "plate_box": [917, 487, 1029, 529],
+        }
+    ).encode()

@@ -196,6 +196,32 @@ def test_check_config_command(
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_check_config_counts_cameras_named_by_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "frigate.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            mqtt:
+              host: broker
+            api:
+              url: http://localhost:8080
+            sources:
+              frigate:
+                url: http://frigate:5000
+                cameras: [driveway, gate]
+            cameras:
+              gate: {}
+              garage: {}
+            """
+        )
+    )
+    assert main(["check-config", "-c", str(path)]) == EXIT_OK
+    # driveway and gate from Frigate's list, garage from `cameras:` (gate once).
+    assert "3 camera(s) configured" in capsys.readouterr().out
+
+
 def test_run_with_bad_config_exits_with_usage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

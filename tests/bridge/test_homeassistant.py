@@ -32,7 +32,7 @@ async def wait_state(
     hass: HomeAssistant,
     entity_id: str,
     check: Callable[[State], bool] = lambda s: True,
-    within: float = 10.0,
+    within: float = 60.0,
 ) -> State:
     deadline = time.monotonic() + within
     while True:

@@ -55,7 +55,7 @@ async def test_discovery_published_at_start_and_stale_cameras_removed(
         sources={"snapshot_topics": [{"topic": "pb/driveway/snapshot", "camera": "driveway"}]},
     )
     async with running(first) as service:
-        await asyncio.wait_for(service.discovery.synced.wait(), 10)
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
     sub = Subscriber(mosquitto, ("homeassistant/#",)).start()
     try:
         await until(lambda: len(retained_configs(sub)) >= 30)
@@ -98,14 +98,17 @@ async def test_discovery_published_at_start_and_stale_cameras_removed(
         sources={"snapshot_topics": [{"topic": "pb/driveway/snapshot", "camera": "driveway"}]},
     )
     async with running(second) as service:
-        await asyncio.wait_for(service.discovery.synced.wait(), 10)
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
         removed = service.discovery.removed
     assert "homeassistant/sensor/pb/gate_last_plate/config" in removed
     assert "homeassistant/sensor/pb/driveway_make_model/config" in removed
     assert "homeassistant/sensor/pb/driveway_last_plate/config" not in removed
     sub = Subscriber(mosquitto, ("homeassistant/#",)).start()
     try:
-        await asyncio.sleep(0.5)
+        # The broker sends a new subscriber the retained messages before anything
+        # published later: once this marker arrives, every retained config has.
+        publish(mosquitto, "homeassistant/test/marker", b"end")
+        await sub.wait_for("homeassistant/test/marker")
         configs = retained_configs(sub)
     finally:
         sub.stop()
@@ -123,7 +126,7 @@ async def test_new_camera_announced_on_first_picture_and_republished_for_ha(
     fake_onprem.responder = lambda request: [plate_result("AB12CDE")]
     config = make_config(tmp_path, mosquitto, fake_onprem.url, watchlist=WATCHED)
     async with running(config) as service:
-        await asyncio.wait_for(service.discovery.synced.wait(), 10)
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
         assert not any("/porch_" in m.topic for m in subscriber.on("homeassistant/#"))
         publish(mosquitto, "pb/porch/snapshot", jpeg_bytes())
         await subscriber.wait_for("homeassistant/sensor/pb/porch_last_plate/config")
@@ -146,7 +149,7 @@ async def test_new_camera_announced_on_first_picture_and_republished_for_ha(
         )
     # The camera came through a {camera} topic: it is kept at the next start.
     async with running(config) as service:
-        await asyncio.wait_for(service.discovery.synced.wait(), 10)
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
         assert "porch" in service.discovery.cameras
         assert not service.discovery.removed
 
@@ -156,7 +159,7 @@ async def test_discovery_disabled_removes_what_was_announced(
 ) -> None:
     config = make_config(tmp_path, mosquitto, fake_onprem.url, cameras={"driveway": {}})
     async with running(config) as service:
-        await asyncio.wait_for(service.discovery.synced.wait(), 10)
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
         announced = set(service.discovery.published)
     off = make_config(
         tmp_path,
@@ -166,7 +169,7 @@ async def test_discovery_disabled_removes_what_was_announced(
         homeassistant={"enabled": False},
     )
     async with running(off) as service:
-        await asyncio.wait_for(service.discovery.synced.wait(), 10)
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
         assert set(service.discovery.removed) == announced
 
 

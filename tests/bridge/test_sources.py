@@ -35,11 +35,14 @@ async def test_frigate_events_read_once_per_better_snapshot(
     async with FakeFrigate() as frigate:
         config = frigate_config(tmp_path, mosquitto, fake_onprem.url, frigate.url)
         async with running(config) as service:
+            sent = [0]
 
             async def send(payload: bytes, reads: int) -> None:
                 publish(mosquitto, "frigate/events", payload)
-                await asyncio.sleep(0.15)
-                await service.pipeline.drain(5)
+                sent[0] += 1
+                # Taken in and fully handled, however long this machine takes.
+                await until(lambda: service.metrics["inputs"] == sent[0])
+                assert await service.pipeline.drain(60)
                 assert len(fake_onprem.requests) == reads
 
             # The very first event after start-up is read.
@@ -152,10 +155,16 @@ async def test_folder_read_once_then_moved_or_deleted(
             lambda: (done / "gate" / "a.jpg").exists() and (done / "street" / "b.jpg").exists()
         )
         await until(lambda: (inbox / ".failed" / "street" / "broken.jpg").exists())
-        await asyncio.sleep(0.3)  # more polls: nothing is read twice
-        assert service.metrics["folder_files"] == 3
-    assert len(fake_onprem.requests) == 2
-    events = {m.json()["camera"]: m.json() for m in subscriber.on("pb/+/plate")}
+        # A file dropped later is read: the polls went on, and read nothing twice.
+        (inbox / "gate" / "c.jpg").write_bytes(jpeg_bytes())
+        await until(lambda: (done / "gate" / "c.jpg").exists())
+        assert service.metrics["folder_files"] == 4
+    assert len(fake_onprem.requests) == 3
+    events = {
+        m.json()["camera"]: m.json()
+        for m in subscriber.on("pb/+/plate")
+        if m.json()["source_event_id"] != "c.jpg"
+    }
     assert set(events) == {"gate", "street"}
     assert events["gate"]["snapshot"] == {
         "kind": "file",
@@ -185,11 +194,11 @@ async def test_folder_keeps_files_when_the_api_is_down_and_deletes_after_read(
     async with running(config):
         (inbox / "first.jpg").write_bytes(jpeg_bytes())
         error = (await subscriber.wait_for("pb/errors"))[0].json()
-        await asyncio.sleep(0.2)
-        assert (inbox / "first.jpg").exists()  # kept for a later try
         (inbox / "second.png").write_bytes(jpeg_bytes())
         event = (await subscriber.wait_for("pb/plates"))[0].json()
         await until(lambda: not (inbox / "second.png").exists())
+        # Handled before the second file was even written: kept for a later try.
+        assert (inbox / "first.jpg").exists()
         await until(
             lambda: event["snapshot"]["saved"] and Path(event["snapshot"]["saved"]).exists()
         )

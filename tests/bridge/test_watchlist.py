@@ -1,344 +1,251 @@
-"""Watch-list matching: normalisation, weighted distance, tolerance, tie-breaking."""
+"""The watch list in the bridge: the shared decision table through the pipeline, its
+configuration, and a watched car announced once however the bridge reconnects."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import random
-import string
-import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 
-from bridge.watchlist import (
-    LOOKALIKE_COST,
-    LOOKALIKE_GROUPS,
-    WatchEntry,
-    WatchList,
-    WatchMatch,
-    normalize_plate,
-    plate_distance,
-)
+from bridge.config import BridgeConfig, ConfigError, load_config
+from bridge.events import EVENT_UNKNOWN, EVENT_WATCHED, ReadContext, SnapshotRef
+from bridge.metrics import Metrics
+from bridge.outbox import OutMessage
+from bridge.pipeline import Job, Pipeline
+from platereader import PlateReader
+from tests.bridge.conftest import Subscriber, make_config, publish, running, until
+from tests.bridge.test_homeassistant import ha_config_dir, setup_mqtt, wait_state
+from tests.bridge.test_reliability import folder_source
+from tests.bridge.test_service import plate_result
+from tests.fake_api.images import jpeg_bytes
+from tests.fake_api.server import FakePlateRecognizer
+from tests.mosquitto import Mosquitto
+from tests.test_watchlist_matrix import MATRIX, Row, decision
 
-# --------------------------------------------------------------------------- normalisation
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("ab-123 c", "AB123C"),
-        ("AB 123C", "AB123C"),
-        ("ab.123.c", "AB123C"),
-        ("  m-xy 42e ", "MXY42E"),
-        ("", ""),
-        ("--- ", ""),
-        ("ka_12/3", "KA123"),
-    ],
-)
-def test_normalize_plate(text: str, expected: str) -> None:
-    assert normalize_plate(text) == expected
+NO_BROKER: Any = type("NoBroker", (), {"host": "127.0.0.1", "port": 1})()
 
 
-# --------------------------------------------------------------------------- distance
+async def read_through_pipeline(config: BridgeConfig, api_url: str) -> list[OutMessage]:
+    """One picture of camera `gate` through the bridge's pipeline; what it publishes."""
+    published: list[OutMessage] = []
 
+    def collect(messages: Sequence[OutMessage]) -> None:
+        published.extend(messages)
 
-def test_distance_zero_for_same_plate_written_differently() -> None:
-    assert plate_distance("AB-123 C", "ab123c") == 0.0
+    async with httpx.AsyncClient() as session:
+        reader = PlateReader(api_url, None, session=session, retries=0)
+        pipeline = Pipeline(config, reader, collect, Metrics())
+        await pipeline.start()
+        try:
+            image = jpeg_bytes()
 
+            async def fetch() -> bytes:
+                return image
 
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("O", "0"),
-        ("I", "1"),
-        ("B", "8"),
-        ("S", "5"),
-        ("Z", "2"),
-        ("D", "0"),
-        ("Q", "0"),
-        ("G", "6"),
-    ],
-)
-def test_lookalike_substitution_is_cheap(a: str, b: str) -> None:
-    assert plate_distance(f"AB{a}12", f"AB{b}12") == LOOKALIKE_COST
-    assert plate_distance(a, b) == LOOKALIKE_COST
-
-
-def test_lookalike_groups_are_consistent() -> None:
-    # D~0 and O~0 are cheap, so D~O must be too (same group).
-    assert plate_distance("D", "O") == LOOKALIKE_COST
-    assert plate_distance("Q", "D") == LOOKALIKE_COST
-
-
-@pytest.mark.parametrize(("a", "b"), [("A", "B"), ("1", "7"), ("O", "8"), ("M", "N"), ("I", "L")])
-def test_other_substitutions_cost_one(a: str, b: str) -> None:
-    assert plate_distance(a, b) == 1.0
-
-
-def test_insertion_and_deletion_cost_one() -> None:
-    assert plate_distance("AB123", "AB1234") == 1.0
-    assert plate_distance("AB1234", "AB123") == 1.0
-    assert plate_distance("", "ABC") == 3.0
-    assert plate_distance("ABC", "") == 3.0
-    assert plate_distance("", "") == 0.0
-
-
-def test_distance_combines_edits() -> None:
-    # O->0 (0.25) + I->1 (0.25) + one deletion (1)
-    assert plate_distance("MO-IX 42", "M01X4") == pytest.approx(1.5)
-    # all five look-alike classes in one plate
-    assert plate_distance("OIBSZ", "01852") == pytest.approx(5 * LOOKALIKE_COST)
-
-
-def _random_plate(rng: random.Random) -> str:
-    alphabet = string.ascii_uppercase + string.digits + "-  "
-    return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
-
-
-def test_distance_properties_random() -> None:
-    """Property-style: symmetric, 0 iff equal after normalisation, triangle-ish bounds."""
-    rng = random.Random(1234)
-    lookalike_chars = "".join(sorted(set().union(*LOOKALIKE_GROUPS)))
-    for _ in range(600):
-        a, b = _random_plate(rng), _random_plate(rng)
-        if rng.random() < 0.3:
-            # b as a near-copy of a, with look-alikes swapped in
-            b = "".join(
-                rng.choice(lookalike_chars) if ch in lookalike_chars and rng.random() < 0.5 else ch
-                for ch in a
+            context = ReadContext(
+                camera="gate",
+                source="mqtt",
+                source_event_id=None,
+                time=datetime.now(UTC),
+                snapshot=SnapshotRef(kind="mqtt", topic="pb/gate/snapshot"),
             )
-        d_ab, d_ba = plate_distance(a, b), plate_distance(b, a)
-        assert d_ab == d_ba
-        assert (d_ab == 0.0) == (normalize_plate(a) == normalize_plate(b))
-        na, nb = normalize_plate(a), normalize_plate(b)
-        # bounded by the length difference below and plain Levenshtein's worst case above
-        assert abs(len(na) - len(nb)) <= d_ab <= max(len(na), len(nb))
-        assert plate_distance(a, a) == 0.0
+            pipeline.submit(Job(camera="gate", key=None, context=context, fetch=fetch))
+            assert await pipeline.drain(30)
+        finally:
+            await pipeline.stop(10)
+    return published
 
 
-# --------------------------------------------------------------------------- entries
+@pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.id)
+async def test_decision_table_through_the_pipeline(
+    row: Row, fake_onprem: FakePlateRecognizer, tmp_path: Path
+) -> None:
+    fake_onprem.responder = lambda request: [row.api_result()]
+    config = make_config(tmp_path, NO_BROKER, fake_onprem.url, watchlist=row.watchlist_config())
+    published = await read_through_pipeline(config, fake_onprem.url)
+    events = [json.loads(m.payload) for m in published if m.topic == "pb/gate/plate"]
+    assert len(events) == 1
+    event = events[0]
+    assert decision(event["watchlist"]) == row.expected
+    assert event["event_type"] == (EVENT_WATCHED if row.expected else EVENT_UNKNOWN)
+    watch_topics = {m.topic for m in published} & {"pb/watchlist", "pb/gate/watchlist"}
+    assert bool(watch_topics) == (row.expected is not None)
 
 
-def test_entry_validation() -> None:
-    with pytest.raises(ValueError, match="no letters or digits"):
-        WatchEntry("empty", " - ")
-    with pytest.raises(ValueError, match="tolerance"):
-        WatchEntry("neg", "AB12", tolerance=-0.5)
-    with pytest.raises(ValueError, match="tolerance"):
-        WatchEntry("nan", "AB12", tolerance=float("nan"))
-
-
-def test_entry_tags_from_list_become_tuple() -> None:
-    entry = WatchEntry("x", "AB12", tags=["family", "ev"])  # type: ignore[arg-type]
-    assert entry.tags == ("family", "ev")
-    hash(entry)  # still hashable
-
-
-# --------------------------------------------------------------------------- matching
-
-DAD = WatchEntry("Dad", "M-AB 1234", owner="dad", tags=("family",))
-MUM = WatchEntry("Mum", "M-CD 5678", owner="mum", tags=("family",), tolerance=0.5)
-POSTIE = WatchEntry("Postie", "B-PO 777", tags=("delivery",), tolerance=0.0)
-
-
-@pytest.fixture
-def watchlist() -> WatchList:
-    return WatchList([DAD, MUM, POSTIE])
-
-
-def test_exact_match_on_top_plate(watchlist: WatchList) -> None:
-    match = watchlist.match("mab1234")
-    assert match == WatchMatch(DAD, "mab1234", 0.0, True, "plate")
-
-
-def test_exact_match_on_candidate(watchlist: WatchList) -> None:
-    match = watchlist.match("XX999", ["ZZ1", "M CD 5678"])
-    assert match is not None
-    assert match.entry is MUM
-    assert match.exact
-    assert match.distance == 0.0
-    assert match.matched_text == "M CD 5678"
-    assert match.source == "candidate"
-
-
-def test_exact_candidate_beats_fuzzy_top_plate(watchlist: WatchList) -> None:
-    # top plate is one look-alike away from Dad, a candidate is exactly Mum
-    match = watchlist.match("MAB12E4", ["MCD5678"])
-    assert match is not None
-    assert match.entry is MUM
-    assert match.exact
-
-
-def test_fuzzy_match_with_lookalikes(watchlist: WatchList) -> None:
-    match = watchlist.match("MA8I234")  # B->8, 1->I
-    assert match is not None
-    assert match.entry is DAD
-    assert not match.exact
-    assert match.distance == pytest.approx(0.5)
-    assert match.matched_text == "MA8I234"
-
-
-def test_tolerance_edges() -> None:
-    entry = WatchEntry("t", "AB1234", tolerance=1.0)
-    wl = WatchList([entry])
-    assert wl.match("AB123") is not None  # deletion: 1.0, on the edge: accepted
-    assert wl.match("A8I23") is None  # 0.25 + 0.25 + 1 = 1.5
-    assert wl.match("A8I2E4") is None  # B/8 .25 + 1/I .25 + 3/E 1 = 1.5
-    four_lookalikes = WatchList([WatchEntry("t", "OIBS", tolerance=1.0)])
-    assert four_lookalikes.match("0185") is not None  # 4 x 0.25 = 1.0 exactly
-    zero = WatchList([WatchEntry("z", "AB1234", tolerance=0.0)])
-    assert zero.match("AB1234") is not None
-    assert zero.match("A81234") is None  # look-alike still > 0
-    quarter = WatchList([WatchEntry("q", "AB1234", tolerance=0.25)])
-    match = quarter.match("A81234")
-    assert match is not None
-    assert match.distance == LOOKALIKE_COST
-
-
-def test_per_entry_tolerance(watchlist: WatchList) -> None:
-    assert watchlist.match("MCD567") is None  # Mum tolerates 0.5, a deletion is 1
-    assert watchlist.match("BP0777") is None  # Postie tolerates nothing
-    assert watchlist.match("BPO777") is not None
-
-
-def test_no_match_and_empty_inputs(watchlist: WatchList) -> None:
-    assert watchlist.match("ZZ999ZZ") is None
-    assert watchlist.match(None) is None
-    assert watchlist.match(None, []) is None
-    assert watchlist.match("", ["--", " "]) is None
-    assert watchlist.match(None, ["MAB1234"]) is not None
-
-
-def test_empty_watchlist() -> None:
-    wl = WatchList([])
-    assert len(wl) == 0
-    assert not wl
-    assert wl.match("AB123", ["AB123"]) is None
-
-
-def test_tie_lower_distance_wins_over_order() -> None:
-    far = WatchEntry("far", "AB1239", tolerance=2)
-    near = WatchEntry("near", "AB1234", tolerance=2)
-    # candidate is closer to 'near' than the plate is to 'far'
-    match = WatchList([far, near]).match("AB123X", ["AB12E4"])
-    # AB123X: vs far 1.0 (X/9), vs near 1.0 (X/4). AB12E4: vs near 1.0 (E/3).
-    assert match is not None
-    assert match.entry is far  # distance tie -> top plate first -> entry order
-    match = WatchList([far, near]).match("AB123XY", ["AB1Z34"])
-    # candidate AB1Z34 vs near: Z/2 = 0.25 -> wins on distance despite being a candidate
-    assert match is not None
-    assert match.entry is near
-    assert match.source == "candidate"
-    assert match.distance == LOOKALIKE_COST
-
-
-def test_tie_top_prediction_before_candidates() -> None:
-    a = WatchEntry("a", "AAA111", tolerance=1)
-    b = WatchEntry("b", "BBB222", tolerance=1)
-    # plate is 1 off a, candidate 1 off b: a tie -> the top plate wins, though b is listed first
-    match = WatchList([b, a]).match("AAA11X", ["BBB22X"])
-    assert match is not None
-    assert match.entry is a
-    assert match.source == "plate"
-
-
-def test_tie_entry_order() -> None:
-    first = WatchEntry("first", "AB1234")
-    second = WatchEntry("second", "AB1239")
-    match = WatchList([first, second]).match("AB123X")
-    assert match is not None
-    assert match.entry is first
-    match = WatchList([second, first]).match("AB123X")
-    assert match is not None
-    assert match.entry is second
-
-
-def test_duplicate_plates_first_entry_wins() -> None:
-    one = WatchEntry("one", "AB 12")
-    two = WatchEntry("two", "AB-12")
-    assert WatchList([one, two]).match("AB12") == WatchMatch(one, "AB12", 0.0, True, "plate")
-
-
-def test_to_dict_is_json_ready(watchlist: WatchList) -> None:
-    match = watchlist.match("MA8I234")
-    assert match is not None
-    data = match.to_dict()
-    assert json.loads(json.dumps(data)) == {
-        "name": "Dad",
-        "plate": "M-AB 1234",
-        "owner": "dad",
-        "tags": ["family"],
-        "matched_text": "MA8I234",
-        "distance": 0.5,
-        "exact": False,
-        "source": "plate",
+async def test_the_event_says_why(fake_onprem: FakePlateRecognizer, tmp_path: Path) -> None:
+    row = Row(
+        "why",
+        (("Family car", "AB12 CDE", 0),),
+        "A8I2C0E",
+        0.9,
+        (("AB12C0E", 0.88),),
+    )
+    fake_onprem.responder = lambda request: [row.api_result()]
+    config = make_config(
+        tmp_path,
+        NO_BROKER,
+        fake_onprem.url,
+        watchlist=[{"name": "Family car", "plate": "AB12 CDE", "owner": "Alice", "tags": ["gate"]}],
+    )
+    published = await read_through_pipeline(config, fake_onprem.url)
+    event = json.loads(next(m.payload for m in published if m.topic == "pb/gate/plate"))
+    assert event["watchlist"] == {
+        "name": "Family car",
+        "plate": "AB12 CDE",
+        "owner": "Alice",
+        "tags": ["gate"],
+        "tolerance": 0,
+        "kind": "lookalike",
+        "exact": False,  # the top plate is not the entry
+        "differences": 0,
+        "lookalikes": 1,  # D read as 0
+        "distance": 0.25,
+        "matched_text": "ab12c0e",
+        "matched_score": 0.88,
+        "source": "candidate",
+        "candidate": 2,  # the reader's second candidate (the first is the top plate)
     }
 
 
-def test_matches_brute_force_reference() -> None:
-    """The pruned search returns what an exhaustive search with the same rules returns."""
-    rng = random.Random(99)
-    alphabet = "AB018OISZ25DQ6G"
-    entries = [
-        WatchEntry(
-            f"e{i}",
-            "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 7))),
-            tolerance=rng.choice([0.0, 0.25, 0.5, 1.0, 1.5, 2.0]),
-        )
-        for i in range(60)
-    ]
-    wl = WatchList(entries)
-    for _ in range(300):
-        plate = "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 8)))
-        candidates = [
-            "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 8))) for _ in range(3)
-        ]
-        texts = [plate, *candidates]
-        exact = [
-            (ti, ei)
-            for ti, t in enumerate(texts)
-            for ei, e in enumerate(entries)
-            if normalize_plate(t) == normalize_plate(e.plate)
-        ]
-        got = wl.match(plate, candidates)
-        if exact:
-            ti, ei = min(exact)
-            assert got is not None
-            assert got.exact
-            assert got.entry is entries[ei]
-            assert got.matched_text == texts[ti]
-            continue
-        scored = [
-            (plate_distance(t, e.plate), ti, ei)
-            for ti, t in enumerate(texts)
-            for ei, e in enumerate(entries)
-            if plate_distance(t, e.plate) <= e.tolerance + 1e-9
-        ]
-        if not scored:
-            assert got is None
-        else:
-            d, ti, ei = min(scored)
-            assert got is not None
-            assert (got.entry, got.matched_text, got.distance) == (entries[ei], texts[ti], d)
+# -- configuration ----------------------------------------------------------------------
 
 
-def test_fast_for_hundreds_of_entries() -> None:
-    rng = random.Random(7)
-    alphabet = string.ascii_uppercase + string.digits
-    entries = [
-        WatchEntry(f"e{i}", "".join(rng.choice(alphabet) for _ in range(rng.randint(5, 8))))
-        for i in range(500)
-    ]
-    wl = WatchList(entries)
-    reads = [
-        (
-            "".join(rng.choice(alphabet) for _ in range(7)),
-            ["".join(rng.choice(alphabet) for _ in range(7)) for _ in range(9)],
+def _watch(tmp_path: Path, entry: dict[str, Any]) -> BridgeConfig:
+    return make_config(tmp_path, NO_BROKER, "http://127.0.0.1:8080", watchlist=[entry])
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "expected"),
+    [(None, 0), (0, 0), (1, 1), (2, 2), (0.5, 0), (1.0, 1), (1.5, 1), (3, 2), (4.0, 2)],
+)
+def test_tolerance_is_whole_characters(
+    tmp_path: Path, tolerance: float | None, expected: int
+) -> None:
+    entry: dict[str, Any] = {"name": "Family car", "plate": "AB12 CDE"}
+    if tolerance is not None:
+        entry["tolerance"] = tolerance
+    config = _watch(tmp_path, entry)
+    assert config.watchlist[0].tolerance == expected
+    assert config.watchlist[0].to_entry().tolerance == expected
+
+
+def test_bad_watch_entries_name_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "bridge.yaml"
+    for entry, message in (
+        ({"name": "x", "plate": "AB12", "tolerance": 5}, "watchlist.0.tolerance: must be 0 to 2"),
+        ({"name": "x", "plate": "AB12", "tolerance": -1}, "watchlist.0.tolerance: tolerance"),
+        ({"name": "x", "plate": "AB12", "tolerance": "1"}, "a number of characters"),
+        ({"name": "x", "plate": "A" * 17}, "watchlist.0: watch-list entry 'x'"),
+        ({"name": "x", "plate": "--"}, "has no letters or digits"),
+    ):
+        path.write_text(json.dumps({"watchlist": [entry]}))  # JSON is YAML
+        with pytest.raises(ConfigError) as err:
+            load_config(path)
+        assert message in str(err.value)
+
+
+# -- announced once --------------------------------------------------------------------
+
+
+# The binary sensor's own off-delay timer (an hour) is still running at the end.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_watched_present_is_announced_once_across_a_bridge_restart(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    fake_onprem: FakePlateRecognizer,
+    mosquitto: Mosquitto,
+    tmp_path: Path,
+    expected_lingering_timers: bool,
+) -> None:
+    """The bridge going offline and back within the hold time is no second car.
+
+    The binary sensor and the event entity used to follow `<base>/status`: the
+    restart made them unavailable, then `on` (and the old event) again, and a
+    `to: "on"` trigger opened the gate a second time.
+    """
+    fake_onprem.responder = lambda request: [plate_result("ab12cde")]
+    await setup_mqtt(hass, mosquitto, ha_config_dir(tmp_path / "ha"))
+    config = make_config(
+        tmp_path,
+        mosquitto,
+        fake_onprem.url,
+        cameras={"driveway": {}},
+        watchlist=[{"name": "Our car", "plate": "AB12 CDE"}],
+        homeassistant={"hold_time": 3600, "image": False},
+    )
+    present, plate_event = (
+        "binary_sensor.pb_driveway_watched_present",
+        "event.pb_driveway_plate_event",
+    )
+    changes: dict[str, list[tuple[str | None, str | None]]] = {present: [], plate_event: []}
+
+    def record(event: Event[EventStateChangedData]) -> None:
+        entity_id = event.data["entity_id"]
+        if entity_id in changes:
+            old, new = event.data["old_state"], event.data["new_state"]
+            changes[entity_id].append((old.state if old else None, new.state if new else None))
+
+    hass.bus.async_listen("state_changed", record)
+    async with running(config):
+        await wait_state(hass, "sensor.pb_driveway_last_plate", lambda s: s.state == "unknown")
+        publish(mosquitto, "pb/driveway/snapshot", jpeg_bytes())
+        await wait_state(hass, present, lambda s: s.state == "on")
+        fired = await wait_state(
+            hass, plate_event, lambda s: s.state not in ("unknown", "unavailable")
         )
-        for _ in range(20)
-    ]
-    start = time.perf_counter()
-    for plate, candidates in reads:
-        wl.match(plate, candidates)
-    per_read = (time.perf_counter() - start) / len(reads)
-    # 500 entries x 10 texts; generous bound so slow CI machines don't flake
-    assert per_read < 0.25
+    # The bridge is gone (`offline`): entities showing the bridge's live state follow it.
+    await wait_state(hass, "sensor.pb_driveway_last_plate", lambda s: s.state == "unavailable")
+    async with running(config):
+        await wait_state(hass, "sensor.pb_driveway_last_plate", lambda s: s.state == "AB12CDE")
+        await hass.async_block_till_done()
+    assert hass.states.get(present).state == "on"  # type: ignore[union-attr]
+    for entity_id in (present, plate_event):
+        assert "unavailable" not in [new for _, new in changes[entity_id]], changes[entity_id]
+    assert [new for _, new in changes[present]].count("on") == 1
+    assert hass.states.get(plate_event).state == fired.state  # type: ignore[union-attr]
+
+
+async def test_watched_signal_is_not_replayed_after_a_broker_outage(
+    fake_onprem: FakePlateRecognizer, mosquitto_persistent: Mosquitto, tmp_path: Path
+) -> None:
+    """Events wait on disk for the broker; "the watched car is here now" does not.
+
+    `<base>/<camera>/watchlist` drives the "watched vehicle present" sensor: sent
+    minutes late, after the broker came back, it opened the gate for a car long gone.
+    """
+    broker = mosquitto_persistent
+    inbox = tmp_path / "ftp"
+    fake_onprem.responder = lambda request: [plate_result("ab12cde")]
+    config = make_config(
+        tmp_path,
+        broker,
+        fake_onprem.url,
+        sources=folder_source(inbox),
+        watchlist=[{"name": "Our car", "plate": "AB12 CDE"}],
+        pipeline={"cooldown": 0, "metrics_interval": 0},
+    )
+    sub = Subscriber(broker, ("pb/#",), client_id="watcher", persistent=True).start()
+    try:
+        async with running(config) as service:
+            await asyncio.to_thread(broker.stop)
+            await until(lambda: not service.link.connected)
+            (inbox / "early.jpg").write_bytes(jpeg_bytes())
+            await until(lambda: service.metrics["plates_published"] == 1)
+            await asyncio.to_thread(broker.start)
+            await until(lambda: service.link.connected and service.link.backlog == 0, 30)
+            (inbox / "late.jpg").write_bytes(jpeg_bytes())
+            present = await sub.wait_for("pb/ftp/watchlist", within=30)
+            events = await sub.wait_for("pb/watchlist", 2, within=30)
+            assert service.metrics["live_dropped"] == 1
+    finally:
+        sub.stop()
+    # The event streams have both reads (the early one late); the live signal only the late.
+    assert [e.json()["source_event_id"] for e in events] == ["early.jpg", "late.jpg"]
+    assert [m.json()["source_event_id"] for m in present] == ["late.jpg"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +13,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.plate_recognizer.config_flow import cloud_unique_id, server_unique_id
+from custom_components.plate_recognizer.config_flow import (
+    cloud_unique_id,
+    normalise_server_url,
+    server_unique_id,
+)
 from custom_components.plate_recognizer.const import (
     CONF_API_URL,
     CONF_MODE,
@@ -22,6 +29,12 @@ from custom_components.plate_recognizer.const import (
 from tests.fake_api import NO_CREDITS_BODY, FakePlateRecognizer
 
 from .conftest import TOKEN, FakeCamera, cloud_entry, local_entry, setup_entry
+
+STRINGS = json.loads(
+    (
+        Path(__file__).resolve().parents[2] / "custom_components/plate_recognizer/strings.json"
+    ).read_text()
+)
 
 
 async def _start(hass: HomeAssistant, mode: str) -> dict[str, Any]:
@@ -38,6 +51,17 @@ async def _start(hass: HomeAssistant, mode: str) -> dict[str, Any]:
 
 def _cloud_input(fake: FakePlateRecognizer, token: str = TOKEN) -> dict[str, Any]:
     return {CONF_TOKEN: token, "advanced": {CONF_API_URL: fake.url}}
+
+
+def _assert_plain_words(result: dict[str, Any]) -> None:
+    """Every placeholder of the shown errors is given, and none carries an exception's text."""
+    placeholders = result.get("description_placeholders") or {}
+    for error in result["errors"].values():
+        text = STRINGS["config"]["error"][error]
+        for name in re.findall(r"\{(\w+)\}", text):
+            assert name in placeholders, (error, name)
+    for value in placeholders.values():
+        assert not re.search(r"Error|Exception|GET |POST |/info/|/v1/", value), value
 
 
 async def test_cloud_success(hass: HomeAssistant, fake_api: FakePlateRecognizer) -> None:
@@ -58,7 +82,7 @@ async def test_cloud_success(hass: HomeAssistant, fake_api: FakePlateRecognizer)
     [
         (403, None, "invalid_auth"),
         (403, NO_CREDITS_BODY, "no_credits"),
-        (503, None, "cannot_connect"),
+        (503, None, "server_error"),
         ("drop", None, "cannot_connect"),
         ("wrong-shape", None, "unexpected_response"),
         ("garbage", None, "unexpected_response"),
@@ -79,6 +103,7 @@ async def test_cloud_errors_then_recover(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
+    _assert_plain_words(result)
     # The form keeps working: the next try succeeds.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _cloud_input(fake_api)
@@ -131,36 +156,104 @@ async def test_cloud_already_configured(hass: HomeAssistant, fake_api: FakePlate
 async def test_local_success_and_duplicate(
     hass: HomeAssistant, fake_onprem: FakePlateRecognizer
 ) -> None:
+    port = fake_onprem.url.rsplit(":", 1)[1]
     result = await _start(hass, MODE_LOCAL)
+    # The URL the SDK's own clients are configured with is accepted: the entry keeps the base.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_URL: fake_onprem.url + "/"}
+        result["flow_id"], {CONF_API_URL: f" {fake_onprem.url}/v1/plate-reader/ "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Plate Recognizer (127.0.0.1)"
-    assert result["data"] == {CONF_MODE: MODE_LOCAL, CONF_API_URL: fake_onprem.url + "/"}
+    # The port is in the title: two servers on one host get two names.
+    assert result["title"] == f"Plate Recognizer (127.0.0.1:{port})"
+    assert result["data"] == {CONF_MODE: MODE_LOCAL, CONF_API_URL: fake_onprem.url}
     assert result["result"].unique_id == server_unique_id(fake_onprem.url)
     assert fake_onprem.info_requests == 2
 
+    # The same server by another name, or another spelling: one entry, and no request.
+    for same in (
+        fake_onprem.url.upper().replace("HTTP", "http"),
+        f"http://localhost:{port}/",
+        f"127.0.0.1:{port}",
+    ):
+        result = await _start(hass, MODE_LOCAL)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_URL: same}
+        )
+        assert result["type"] is FlowResultType.ABORT, same
+        assert result["reason"] == "already_configured"
+    assert fake_onprem.info_requests == 2
+
+
+async def test_local_form_suggests_the_default_and_refuses_what_is_no_url(
+    hass: HomeAssistant,
+) -> None:
     result = await _start(hass, MODE_LOCAL)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_URL: fake_onprem.url.upper().replace("HTTP", "http")}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    (key,) = result["data_schema"].schema
+    assert key.description == {"suggested_value": "http://localhost:8080"}
+    # The description's example is code (not a link), and agrees with the suggestion.
+    description = STRINGS["config"]["step"]["local"]["description"]
+    assert "`http://localhost:8080`" in description
+    assert "`http://192.168.1.20:8080`" in description
+    for bad in ("ftp://box:8080", "http://box:port", "http://"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_URL: bad}
+        )
+        assert result["errors"] == {CONF_API_URL: "invalid_url"}, bad
 
 
-async def test_local_cannot_connect(hass: HomeAssistant, fake_onprem: FakePlateRecognizer) -> None:
+async def test_local_errors_in_plain_words(
+    hass: HomeAssistant, fake_onprem: FakePlateRecognizer
+) -> None:
     result = await _start(hass, MODE_LOCAL)
     fake_onprem.fail_next(502, endpoint="info")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_URL: fake_onprem.url}
     )
+    assert result["errors"] == {"base": "server_error"}
+    assert result["description_placeholders"] == {"url": fake_onprem.url, "status": "502"}
+    _assert_plain_words(result)
+
+    # A local server answering 403 has a licence problem: there is no token to blame.
+    fake_onprem.fail_next(403, endpoint="info")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_URL: fake_onprem.url}
+    )
+    assert result["errors"] == {"base": "server_refused"}
+    _assert_plain_words(result)
+
+    # Nothing listens there: the user reads which address did not answer, not
+    # "GET http://127.0.0.1:1/info/: cannot reach the server: ConnectError: ...".
+    url = fake_onprem.url
+    await fake_onprem.stop()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_URL: url})
     assert result["errors"] == {"base": "cannot_connect"}
-    assert "502" in result["description_placeholders"]["error"]
+    assert result["description_placeholders"] == {"url": url}
+    _assert_plain_words(result)
 
 
-def test_server_unique_id_drops_credentials_and_case() -> None:
+def test_server_unique_id_drops_credentials_case_and_endpoint() -> None:
     assert server_unique_id("HTTP://user:pw@Box.lan:8080/") == "http://box.lan:8080"
+    assert server_unique_id("http://box.lan:8080/v1/plate-reader/") == "http://box.lan:8080"
+    # One server on this machine, whichever loopback name is used.
+    assert server_unique_id("http://localhost:8080") == "http://127.0.0.1:8080"
+    assert server_unique_id("http://[::1]:8080/") == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("http://box:8080", "http://box:8080"),
+        ("box:8080", "http://box:8080"),
+        ("HTTPS://box/sdk/v1/plate-reader/", "https://box/sdk"),
+        ("http://box:8080/info/", "http://box:8080"),
+        ("http://[fd00::5]:8080/", "http://[fd00::5]:8080"),
+        ("ftp://box", None),
+        ("http://box:eighty", None),
+        ("", None),
+    ],
+)
+def test_normalise_server_url(typed: str, stored: str | None) -> None:
+    assert normalise_server_url(typed) == stored
 
 
 async def test_reauth(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+import voluptuous as vol
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.plate_recognizer.const import (
     CONF_CAMERA,
@@ -36,9 +41,16 @@ from custom_components.plate_recognizer.const import (
     TRIGGER_FRIGATE,
     TRIGGER_MANUAL,
 )
+from custom_components.plate_recognizer.frigate_options import LPR_KEYS
 from tests.fake_api import FakePlateRecognizer
 
 from .conftest import CAMERA, MOTION, FakeCamera, cloud_entry, local_entry, setup_entry
+
+STRINGS = json.loads(
+    (
+        Path(__file__).resolve().parents[2] / "custom_components/plate_recognizer/strings.json"
+    ).read_text()
+)
 
 ENGINE_OFF = {
     CONF_DETECTION_RULE_STRICT: False,
@@ -160,16 +172,23 @@ async def test_watchlist_add_and_remove(
         assert result["errors"] == {CONF_PLATE: "invalid_plate"}
         result = await hass.config_entries.options.async_configure(
             result["flow_id"],
-            {CONF_NAME: name, CONF_PLATE: plate, CONF_TOLERANCE: 0.5, CONF_TAGS: ["family", " "]},
+            {CONF_NAME: name, CONF_PLATE: plate, CONF_TOLERANCE: 1, CONF_TAGS: ["family", " "]},
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
     assert entry.options[CONF_WATCHLIST] == [
-        {CONF_NAME: "Anna", CONF_PLATE: "AB12 CDE", CONF_TOLERANCE: 0.5, CONF_TAGS: ["family"]},
-        {CONF_NAME: "Bob", CONF_PLATE: "XY-99", CONF_TOLERANCE: 0.5, CONF_TAGS: ["family"]},
+        {CONF_NAME: "Anna", CONF_PLATE: "AB12 CDE", CONF_TOLERANCE: 1, CONF_TAGS: ["family"]},
+        {CONF_NAME: "Bob", CONF_PLATE: "XY-99", CONF_TOLERANCE: 1, CONF_TAGS: ["family"]},
     ]
 
     result = await _open(hass, entry, "remove_watched")
+    # Optional, so the frontend ticks nothing (it ticks the first option of a required list).
+    (key,) = result["data_schema"].schema
+    assert isinstance(key, vol.Optional)
+    assert key.default is vol.UNDEFINED
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["errors"] == {CONF_WATCHLIST: "nothing_to_remove"}
+    assert len(entry.options[CONF_WATCHLIST]) == 2
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_WATCHLIST: ["0"]}
     )
@@ -186,6 +205,10 @@ async def _add_camera(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, 
     return result
 
 
+def _fields(result: dict[str, Any]) -> set[str]:
+    return {str(key) for key in result["data_schema"].schema}
+
+
 async def test_add_camera_subentry(
     hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
 ) -> None:
@@ -193,29 +216,27 @@ async def test_add_camera_subentry(
     assert hass.states.get("sensor.driveway_last_plate") is None
 
     result = await _add_camera(hass, entry)
+    # The first step only asks what every camera needs: no motion or Frigate field
+    # is shown while "Only on request" (the suggested trigger) is chosen.
+    assert _fields(result) == {CONF_CAMERA, CONF_TRIGGER, CONF_REGIONS}
     flow_id = result["flow_id"]
     configure = hass.config_entries.subentries.async_configure
-    result = await configure(flow_id, {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_ENTITY})
-    assert result["errors"] == {CONF_TRIGGER_ENTITY: "trigger_entity_required"}
-    result = await configure(flow_id, {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_FRIGATE})
-    assert result["errors"] == {CONF_FRIGATE_CAMERA: "frigate_camera_required"}
-    result = await configure(
-        flow_id, {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_FRIGATE, CONF_FRIGATE_CAMERA: "drive"}
-    )
-    assert result["errors"] == {"base": "mqtt_not_set_up"}
     result = await configure(
         flow_id, {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_MANUAL, CONF_REGIONS: ["x1y"]}
     )
     assert result["errors"] == {CONF_REGIONS: "invalid_region"}
+    result = await configure(flow_id, {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_FRIGATE})
+    assert result["errors"] == {"base": "mqtt_not_set_up"}
+
+    # A motion trigger: its entity is asked for in a second step, and only there.
     result = await configure(
-        flow_id,
-        {
-            CONF_CAMERA: CAMERA,
-            CONF_TRIGGER: TRIGGER_ENTITY,
-            CONF_TRIGGER_ENTITY: MOTION,
-            CONF_REGIONS: ["no"],
-        },
+        flow_id, {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_ENTITY, CONF_REGIONS: ["no"]}
     )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "entity"
+    assert _fields(result) == {CONF_TRIGGER_ENTITY}
+    assert result["description_placeholders"] == {"camera": "Driveway"}
+    result = await configure(flow_id, {CONF_TRIGGER_ENTITY: MOTION})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Driveway"
     await hass.async_block_till_done()
@@ -237,21 +258,74 @@ async def test_add_camera_subentry(
     assert result["reason"] == "already_configured"
 
 
+async def test_add_camera_on_request_is_one_step(
+    hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
+) -> None:
+    entry = await setup_entry(hass, cloud_entry(fake_api, subentries=[]))
+    result = await _add_camera(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_MANUAL}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_MANUAL, CONF_REGIONS: []}
+    await hass.async_block_till_done()
+
+
+# The MQTT integration's own housekeeping timer may outlive the test (not ours).
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_add_camera_with_frigate(
+    hass: HomeAssistant,
+    mqtt_mock: MqttMockHAClient,
+    fake_api: FakePlateRecognizer,
+    camera: FakeCamera,
+    expected_lingering_timers: bool,
+) -> None:
+    entry = await setup_entry(hass, cloud_entry(fake_api, subentries=[]))
+    result = await _add_camera(hass, entry)
+    configure = hass.config_entries.subentries.async_configure
+    result = await configure(
+        result["flow_id"], {CONF_CAMERA: CAMERA, CONF_TRIGGER: TRIGGER_FRIGATE}
+    )
+    assert result["step_id"] == "frigate"
+    assert _fields(result) == {CONF_FRIGATE_CAMERA, *LPR_KEYS}  # LPR: tests/ha/test_frigate.py
+    result = await configure(result["flow_id"], {CONF_FRIGATE_CAMERA: "  "})
+    assert result["errors"] == {CONF_FRIGATE_CAMERA: "frigate_camera_required"}
+    result = await configure(result["flow_id"], {CONF_FRIGATE_CAMERA: " drive "})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_CAMERA: CAMERA,
+        CONF_TRIGGER: TRIGGER_FRIGATE,
+        CONF_FRIGATE_CAMERA: "drive",
+        CONF_REGIONS: [],
+    }
+    await hass.async_block_till_done()
+
+
 async def test_reconfigure_camera_subentry(
     hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
 ) -> None:
     entry = await setup_entry(hass, cloud_entry(fake_api))
     subentry_id = next(iter(entry.subentries))
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_CAMERA),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id},
-    )
+
+    async def _reconfigure() -> dict[str, Any]:
+        return await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_CAMERA),
+            context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id},
+        )
+
+    result = await _reconfigure()
     assert result["step_id"] == "reconfigure"
-    assert CONF_CAMERA not in result["data_schema"].schema
+    assert _fields(result) == {CONF_TRIGGER, CONF_REGIONS}
+    # Keeping the motion trigger: its step comes with the saved entity suggested.
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_TRIGGER: TRIGGER_ENTITY}
     )
-    assert result["errors"] == {CONF_TRIGGER_ENTITY: "trigger_entity_required"}
+    assert result["step_id"] == "entity"
+    (key,) = result["data_schema"].schema
+    assert key.description == {"suggested_value": MOTION}
+    hass.config_entries.subentries.async_abort(result["flow_id"])
+
+    result = await _reconfigure()
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_TRIGGER: TRIGGER_MANUAL, CONF_REGIONS: ["GB"]}
     )
@@ -263,6 +337,19 @@ async def test_reconfigure_camera_subentry(
         CONF_REGIONS: ["gb"],
     }
     await hass.async_block_till_done()
+
+
+def test_camera_forms_explain_every_field() -> None:
+    """The reconfigure form has the add form's help texts, and each step's field has one."""
+    steps = STRINGS["config_subentries"]["camera"]["step"]
+    for step in steps.values():
+        assert set(step["data_description"]) == set(step["data"]) - {"camera_entity"} | (
+            {"camera_entity"} if "camera_entity" in step["data"] else set()
+        )
+    assert (
+        steps["reconfigure"]["data_description"]["trigger"]
+        == (steps["user"]["data_description"]["trigger"])
+    )
 
 
 async def test_lookups_per_second_follow_the_cloud_plan(

@@ -125,9 +125,10 @@ async def test_motion_read_updates_everything(
     assert body != FRAME
     with Image.open(io.BytesIO(body)) as picture:
         assert picture.size == (1280, 720)
-        # The plate box is drawn in yellow over the blue frame.
-        red, _green, blue = picture.convert("RGB").getpixel((143, 520))
-        assert red > 200 and blue < 140
+        # Anna's plate is watched: its box is drawn in green over the blue frame
+        # (an unknown plate's is yellow).
+        red, green, blue = picture.convert("RGB").getpixel((143, 520))
+        assert green > 180 and red < 100 and blue < 160
 
 
 async def test_watched_sensor_turns_off_after_hold_time(

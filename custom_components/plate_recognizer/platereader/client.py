@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -44,6 +44,7 @@ from .exceptions import (
 from .image import ImageInput, Upload, load_image, shrink
 from .models import ReadResponse, ServerInfo, Statistics
 from .ratelimit import RateLimiter
+from .redact import HTTP_LOGGERS, REDACTED, protect_loggers, redact, remember_secrets
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ _HTML_TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTAL
 _DETAIL_LIMIT = 300
 
 _UNSET: Any = object()
+_NOT_JSON: Any = object()
 
 
 class PlateReader:
@@ -86,7 +88,7 @@ class PlateReader:
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PlateReaderConfigError(f"api_url must be an http(s) URL, got {api_url!r}")
+            raise PlateReaderConfigError(f"api_url must be an http(s) URL, got {redact(api_url)!r}")
         if token is not None and not token.strip():
             raise PlateReaderConfigError("token is empty")
         if retries < 0:
@@ -95,6 +97,10 @@ class PlateReader:
             raise PlateReaderConfigError("max_upload_bytes must be at least 16 KiB")
         self._base_url = api_url.rstrip("/")
         self._token = token.strip() if token else None
+        # Whatever a server echoes, our loggers and the HTTP libraries' never show these.
+        self._secrets = tuple(s for s in (self._token, parts.password) if s)
+        remember_secrets(*self._secrets)
+        protect_loggers((*HTTP_LOGGERS, _LOGGER.name))
         self._session = session
         self._owns_session = session is None
         self._timeout = timeout
@@ -186,7 +192,8 @@ class PlateReader:
         try:
             return ReadResponse.from_api(data, scale=upload.scale)
         except ValueError as err:
-            raise _shape_error("lookup", err) from err
+            problem = self._shape_error("lookup", err)
+        raise problem
 
     async def statistics(self) -> Statistics:
         """Cloud usage this period (`/v1/statistics/`)."""
@@ -194,7 +201,8 @@ class PlateReader:
         try:
             return Statistics.from_api(data)
         except ValueError as err:
-            raise _shape_error("statistics", err) from err
+            problem = self._shape_error("statistics", err)
+        raise problem
 
     async def info(self) -> ServerInfo:
         """On-premise SDK version and usage (`/info/`)."""
@@ -202,7 +210,8 @@ class PlateReader:
         try:
             return ServerInfo.from_api(data)
         except ValueError as err:
-            raise _shape_error("info", err) from err
+            problem = self._shape_error("info", err)
+        raise problem
 
     # -- internals ---------------------------------------------------------------
 
@@ -265,9 +274,11 @@ class PlateReader:
                 delay = self._retry_delay(attempt, None)
             except httpx.TransportError as err:
                 if attempt >= self.retries:
+                    # The error's text can name a proxy URL with its password.
+                    reason = self._scrub(str(err))
                     raise PlateReaderConnectionError(
                         f"{method} {self.api_url}{path}: cannot reach the server: "
-                        f"{type(err).__name__}{': ' + str(err) if str(err) else ''}"
+                        f"{type(err).__name__}{': ' + reason if reason else ''}"
                     ) from err
                 delay = self._retry_delay(attempt, None)
             attempt += 1
@@ -281,27 +292,52 @@ class PlateReader:
             delay = max(delay, err.retry_after)
         return delay
 
+    def _scrub(self, text: str) -> str:
+        """`text` derived from an answer, safe to show: a server or a proxy may echo the
+        request (the `Authorization` header) into any body, page, title or header."""
+        return redact(text, self._secrets)
+
+    def _shape_error(self, what: str, err: ValueError) -> PlateReaderResponseError:
+        if isinstance(err, ValidationError):
+            reason = describe_validation_error(err, f"{what} answer")
+        else:
+            reason = f"{what} answer: {err}"
+        return PlateReaderResponseError(f"not the documented shape: {_clip(self._scrub(reason))}")
+
     def _parse(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of a 2xx answer, else the mapped error.
+
+        Every message built from the answer goes through `_scrub`, and errors are
+        raised outside `except` blocks so no exception holding the raw answer
+        (a JSONDecodeError's `doc`) rides along as `__context__`.
+        """
         status = response.status_code
         if 200 <= status < 300:
             try:
                 data = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                data = _NOT_JSON
+            if data is _NOT_JSON:
+                text, html = _summary(response)
+                if html:
+                    shown = f"an HTML page titled {text!r}" if text else "an HTML page"
+                else:
+                    shown = repr(text or "<empty>")
                 raise PlateReaderResponseError(
-                    f"{self._where(response)}: answer is not JSON "
-                    f"({_clip(response.text or '<empty>')!r})"
-                ) from err
+                    f"{self._where(response)}: answer is not JSON ({_clip(self._scrub(shown))})"
+                )
             if not isinstance(data, dict):
                 raise PlateReaderResponseError(
                     f"{self._where(response)}: answer is JSON {type(data).__name__}, not an object"
                 )
-            return data
-        detail = _detail(response)
-        if self._token:  # a server echoing the request must not leak the token
-            detail = detail.replace(self._token, "***")
+            if any(secret in response.text for secret in self._secrets):
+                # An echo in a valid answer must not travel on in `ReadResponse.raw`.
+                data = _scrub_json(data, self._secrets)
+            return cast(dict[str, Any], data)
+        detail = _clip(self._scrub(_detail(response)))
         where = self._where(response)
         if status == 403:
-            if "credit" in (detail or "").lower():
+            if "credit" in detail.lower():
                 raise PlateReaderNoCreditsError(
                     f"{where}: no credits left for this period ({detail})",
                     status=status,
@@ -358,16 +394,41 @@ def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        text = response.text.strip()
-        if text.startswith("<"):  # an HTML error page from a proxy: its title says it
-            title = _HTML_TITLE.search(text)
-            return _clip(title.group(1)) if title else response.reason_phrase or "no detail"
-        return _clip(text) or response.reason_phrase or "no detail"
+        text, html = _summary(response)
+        if html and not text:  # a proxy's page without a title: its status says it
+            return response.reason_phrase or "no detail"
+        return text or response.reason_phrase or "no detail"
     if isinstance(body, dict):
         for key in ("detail", "error", "message"):
             if body.get(key):
-                return _clip(str(body[key]))
-    return _clip(json.dumps(body)) or "no detail"
+                return str(body[key])
+    return json.dumps(body) or "no detail"
+
+
+def _summary(response: httpx.Response) -> tuple[str, bool]:
+    """A non-JSON body in short, and whether it is HTML: a page (a proxy's, a captive
+    portal's) is summarised by its title, never dumped."""
+    try:
+        text = response.text.strip()
+    except (UnicodeDecodeError, LookupError):
+        return "", False
+    if text.startswith("<"):
+        title = _HTML_TITLE.search(text)
+        return (title.group(1) if title else ""), True
+    return text, False
+
+
+def _scrub_json(value: Any, secrets: Sequence[str]) -> Any:
+    """`value` with each secret replaced in every string, keys included."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {_scrub_json(k, secrets): _scrub_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_json(item, secrets) for item in value]
+    return value
 
 
 def _retry_after(response: httpx.Response, detail: str | None) -> float:
@@ -385,14 +446,6 @@ def _retry_after(response: httpx.Response, detail: str | None) -> float:
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 1] + "…"
-
-
-def _shape_error(what: str, err: ValueError) -> PlateReaderResponseError:
-    if isinstance(err, ValidationError):
-        reason = describe_validation_error(err, f"{what} answer")
-    else:
-        reason = f"{what} answer: {err}"
-    return PlateReaderResponseError(f"not the documented shape: {_clip(reason)}")
 
 
 def _redact_url(url: str) -> str:
