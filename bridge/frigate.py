@@ -8,7 +8,9 @@ Three independent parts, all used by the bridge's pipeline:
   worth a plate lookup. Lookups cost money or quota, and Frigate publishes an
   update at least once a minute for every tracked object — including a car
   parked in the drive for a week — so reading on every message would burn the
-  budget on the same parked car.
+  budget on the same parked car. Whether Frigate's own plate read (0.16+ LPR)
+  makes a lookup unnecessary is the shared core's decision
+  (``platereader.frigate_policy``), applied in ``bridge/sources/frigate.py``.
 * :class:`FrigateClient` fetches the event's snapshot over Frigate's HTTP API,
   handling the query parameter names and authentication of each version.
 

@@ -30,6 +30,7 @@ from .budget import Budget, BudgetSpent, Lease
 from .decode import ImageInfo, probe
 from .errors import ImageDecodeError, ImageTooLargeError
 from .fetch import COULD_NOT_FETCH, FetchError, UrlPolicy, fetch_image
+from .guard import GuardedSite
 from .lookup import URLENCODED, Lookup, image_extension, parse_lookup, read_form
 from .responses import (
     NO_CREDITS_BODY,
@@ -226,7 +227,9 @@ class EngineServer:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.settings.host, self.settings.port)
+            # Room for a request head and multipart framing beyond the body limit.
+            limit = self.settings.max_upload_bytes + 1024 * 1024
+            site = GuardedSite(runner, self.settings.host, self.settings.port, limit=limit)
             await site.start()
         except BaseException:
             await runner.cleanup()

@@ -107,6 +107,7 @@ class WebhookSettings:
     timeout: float = 10.0  # seconds per POST
     queue: int = 100  # deliveries waiting per target; more are dropped (and logged)
     drain_timeout: float = 3.0  # seconds given to pending deliveries at shutdown
+    queue_image_bytes: int = 64 * MIB  # image bytes waiting, all targets; more are dropped
 
 
 def redact_url(url: str) -> str:
@@ -154,6 +155,7 @@ class _FileModel(BaseModel):
     timeout: float = Field(default=10.0, gt=0.0, le=600.0)
     queue: int = Field(default=100, ge=1, le=100_000)
     drain_timeout: float = Field(default=3.0, ge=0.0, le=600.0)
+    queue_image_mb: float = Field(default=64.0, gt=0.0, le=4096.0)
 
 
 def parse_webhooks(data: Any, source: str = "webhooks") -> WebhookSettings:
@@ -193,6 +195,7 @@ def parse_webhooks(data: Any, source: str = "webhooks") -> WebhookSettings:
         timeout=model.timeout,
         queue=model.queue,
         drain_timeout=model.drain_timeout,
+        queue_image_bytes=int(model.queue_image_mb * MIB),
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from .budget import Budget
 from .responses import Json, webhook_payload
 from .settings import WebhookSettings, WebhookTarget
 
@@ -34,9 +35,12 @@ class _Delivery:
 
 
 class _TargetSender:
-    def __init__(self, target: WebhookTarget, settings: WebhookSettings) -> None:
+    def __init__(
+        self, target: WebhookTarget, settings: WebhookSettings, image_bytes: Budget
+    ) -> None:
         self.target = target
         self._settings = settings
+        self._image_bytes = image_bytes  # shared by all targets
         self.queue: asyncio.Queue[_Delivery] = asyncio.Queue(settings.queue)
         self.task: asyncio.Task[None] | None = None
         self.delivered = 0
@@ -44,16 +48,20 @@ class _TargetSender:
         self.dropped = 0
 
     def offer(self, delivery: _Delivery) -> None:
-        try:
-            self.queue.put_nowait(delivery)
-        except asyncio.QueueFull:
+        # Images waiting are bounded in bytes too: 100 queued 10 MB uploads were 1 GB.
+        size = len(delivery.image or b"")
+        if self.queue.full() or not self._image_bytes.try_take(size):
             self.dropped += 1
             _LOGGER.warning(
-                "webhook %d (%s): %d deliveries already waiting, dropping this one",
+                "webhook %d (%s): %d deliveries (%d image bytes) already waiting, "
+                "dropping this one",
                 self.target.id,
                 self.target.safe_url,
                 self.queue.qsize(),
+                self._image_bytes.used,
             )
+            return
+        self.queue.put_nowait(delivery)
 
     async def run(self, client: httpx.AsyncClient) -> None:
         while True:
@@ -64,6 +72,7 @@ class _TargetSender:
                 self.failed += 1
                 _LOGGER.exception("webhook %d (%s): delivery crashed", *self._who())
             finally:
+                self._image_bytes.give(len(delivery.image or b""))
                 self.queue.task_done()
 
     def _who(self) -> tuple[int, str]:
@@ -113,15 +122,17 @@ class _TargetSender:
             headers["Content-Type"] = "application/json"
             kwargs = {"content": text.encode()}
         try:
-            response = await client.post(
-                self.target.url, headers=headers, timeout=self._settings.timeout, **kwargs
-            )
+            # Streamed and never read: only the status matters, and a target's answer
+            # (however long) is not held in memory.
+            async with client.stream(
+                "POST", self.target.url, headers=headers, timeout=self._settings.timeout, **kwargs
+            ) as response:
+                status = response.status_code
         except httpx.TimeoutException:
             return True, f"no answer within {self._settings.timeout:g} s"
         except httpx.HTTPError as err:
             # The exception text can hold the URL; name only the error type.
             return True, f"cannot connect ({type(err).__name__})"
-        status = response.status_code
         if 200 <= status < 300:
             return None
         return (status == 429 or status >= 500), f"HTTP {status}"
@@ -132,7 +143,8 @@ class WebhookDispatcher:
 
     def __init__(self, settings: WebhookSettings) -> None:
         self.settings = settings
-        self._senders = [_TargetSender(target, settings) for target in settings.targets]
+        images = Budget(settings.queue_image_bytes)
+        self._senders = [_TargetSender(t, settings, images) for t in settings.targets]
         self._client: httpx.AsyncClient | None = None
 
     @property

@@ -62,9 +62,28 @@ def test_addon_version_is_the_project_version() -> None:
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert MANIFEST["version"] == project["version"]
+    # The Supervisor passes the add-on's version as BUILD_VERSION; the default matches.
+    assert f"ARG BUILD_VERSION={project['version']}\n" in (ADDON / "Dockerfile").read_text()
+
+
+def test_the_addon_builds_on_home_assistants_debian_base_for_each_arch() -> None:
     build = yaml.safe_load((ADDON / "build.yaml").read_text())
-    assert all(image.endswith(f":{project['version']}") for image in build["build_from"].values())
     assert set(build["build_from"]) == set(MANIFEST["arch"])
+    for arch, image in build["build_from"].items():
+        # Debian, not Alpine: onnxruntime has no musl wheels; trixie has Python 3.13.
+        assert image == f"ghcr.io/home-assistant/{arch}-base-debian:trixie"
+    dockerfile = (ADDON / "Dockerfile").read_text()
+    assert "ARG BUILD_FROM=ghcr.io/home-assistant/amd64-base-debian:trixie\n" in dockerfile
+    assert dockerfile.count("FROM ${BUILD_FROM}") == 2  # build stage, then the venv alone
+    assert 'CMD ["plate-bridge", "health"]' in dockerfile
+    assert 'ENTRYPOINT ["/run.sh"]' in dockerfile
+
+
+def test_the_addon_installs_the_demo_lock() -> None:
+    # Its build context is addon/ alone: a copy, kept identical by scripts/lock.
+    assert (ADDON / "requirements.lock").read_text() == (
+        REPO / "requirements" / "demo.lock"
+    ).read_text()
 
 
 def test_translations_describe_every_option() -> None:
@@ -284,6 +303,15 @@ def test_dockerfile_copies_files_that_exist_and_installs_from_a_lock() -> None:
     assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE)
     assert 'ENTRYPOINT ["plate-bridge"]' in text
     assert 'CMD ["run", "-c", "/config/config.yaml"]' in text
+    # One base for both stages, chosen by a build argument (scripts/image passes a local
+    # one where no registry answers); only the venv reaches the runtime stage.
+    assert "ARG BASE=docker.io/library/python:3.13-slim-trixie\n" in text
+    assert [line for line in text.splitlines() if line.startswith("FROM ")] == [
+        "FROM ${BASE} AS build",
+        "FROM ${BASE} AS runtime",
+    ]
+    assert "COPY --from=build /opt/venv /opt/venv" in text
+    assert 'CMD ["plate-bridge", "health"]' in text
     # Every package the image installs is in the build context.
     ignore = (REPO / ".dockerignore").read_text()
     for source in sources:

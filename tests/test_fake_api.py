@@ -862,6 +862,7 @@ async def test_throttled_body_is_exact_with_retry_after(
     fake_api: FakePlateRecognizer, client: httpx.AsyncClient
 ) -> None:
     fake_api.rate_limit = 1
+    fake_api.clock = lambda: 100.0  # both within one second, however slow the machine
     first = await recognize(client, fake_api)
     second = await recognize(client, fake_api)
 
@@ -878,6 +879,7 @@ async def test_throttle_wait_is_pluralised(
     fake_api: FakePlateRecognizer, client: httpx.AsyncClient
 ) -> None:
     fake_api.rate_limit = 0.25  # one lookup per 4 seconds
+    fake_api.clock = lambda: 100.0  # the second right after the first
     await recognize(client, fake_api)
     second = await recognize(client, fake_api)
 
@@ -891,13 +893,15 @@ async def test_throttle_wait_is_pluralised(
 async def test_throttle_is_per_token_and_frees_up(
     client: httpx.AsyncClient, socket_enabled: None
 ) -> None:
+    now = [100.0]  # the fake's clock, moved by hand: no real waits, no races
     async with FakePlateRecognizer(tokens=["a", "b"], rate_limit=5) as fake:
+        fake.clock = lambda: now[0]
         burst = [
             (await recognize(client, fake, headers={"Authorization": "Token a"})).status_code
             for _ in range(6)
         ]
         other = await recognize(client, fake, headers={"Authorization": "Token b"})
-        await asyncio.sleep(1.05)
+        now[0] += 1.05
         later = await recognize(client, fake, headers={"Authorization": "Token a"})
 
     assert burst == [200] * 5 + [429]
@@ -1061,7 +1065,8 @@ async def test_timeout_ish_fault_hangs_until_stop(
     finally:
         started = time.monotonic()
         await fake.stop()
-    assert time.monotonic() - started < 1.5
+    # Released by stop(), not after hang_seconds (300 s): a bound no busy machine nears.
+    assert time.monotonic() - started < fake.hang_seconds / 10
 
 
 async def test_faults_can_target_statistics(
@@ -1186,6 +1191,7 @@ async def test_reset_forgets_everything(
     fake_api: FakePlateRecognizer, client: httpx.AsyncClient
 ) -> None:
     fake_api.rate_limit = 1
+    fake_api.clock = lambda: 100.0  # without reset(), the next lookup would be throttled
     await recognize(client, fake_api)
     fake_api.fail_next(500)
     fake_api.reset()

@@ -22,6 +22,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -32,6 +33,7 @@ from bridge.cli import EXIT_FAILURES, EXIT_OK
 DEFAULT_ENGINE = "http://127.0.0.1:8080"
 CONFIG_CANDIDATES = (Path("/config/config.yaml"), Path("/data/config.yaml"))
 TIMEOUT = 10.0  # seconds per check; the HEALTHCHECK's own timeout is 20 s
+RETAINED_GRACE = 2.0  # seconds for the retained status after the subscription is acknowledged
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,7 +101,8 @@ def check_bridge(config_file: Path) -> str | None:
         return f"bridge: {config_file} is invalid: {err.problems[0]}"
     topic = Topics(config.mqtt.base_topic).status
     received: list[bytes] = []
-    done = threading.Event()
+    done = threading.Event()  # the status arrived, or the broker refused us
+    subscribed = threading.Event()
     refused: list[str] = []
 
     def on_connect(client: paho.Client, _u: object, _f: object, reason: object, _p: object) -> None:
@@ -108,6 +111,9 @@ def check_bridge(config_file: Path) -> str | None:
             done.set()
         else:
             client.subscribe(topic, qos=0)
+
+    def on_subscribe(_c: paho.Client, _u: object, _m: object, _r: object, _p: object) -> None:
+        subscribed.set()
 
     def on_message(_c: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
         received.append(message.payload)
@@ -120,6 +126,7 @@ def check_bridge(config_file: Path) -> str | None:
     )
     set_credentials(client, config.mqtt)
     client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
     client.on_message = on_message
     where = f"{config.mqtt.host}:{config.mqtt.port}"
     try:
@@ -128,14 +135,18 @@ def check_bridge(config_file: Path) -> str | None:
         return f"bridge: cannot connect to the broker at {where}: {err}"
     client.loop_start()
     try:
-        done.wait(TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while not done.is_set() and not subscribed.is_set() and time.monotonic() < deadline:
+            done.wait(0.05)
+        # A retained status comes right behind the subscription's acknowledgement.
+        done.wait(min(RETAINED_GRACE, max(0.0, deadline - time.monotonic())))
     finally:
         client.disconnect()
         client.loop_stop()
     if refused:
         return f"bridge: the broker at {where} refused the connection: {refused[0]}"
     if not received:
-        return f"bridge: no status on {topic} at {where} within {TIMEOUT:g} s"
+        return f"bridge: no status on {topic} at {where} (has the bridge ever connected?)"
     if received[0] != STATUS_ONLINE:
         return f"bridge: {topic} is {received[0].decode(errors='replace')!r}, not 'online'"
     return None

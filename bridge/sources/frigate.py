@@ -257,6 +257,10 @@ class FrigateSource:
             return
         held.timer.cancel()
         verdict = self._verdict(event_id, held.job.camera, waited=True)
+        if verdict.action is Action.PUBLISH and self._use_frigate_read(
+            event_id, time.perf_counter()
+        ):
+            return  # Frigate's read came after all (settled: the held lookup is dropped)
         self._metrics.inc(f"frigate_lpr_{verdict.reason.value}")
         held.job.received = time.perf_counter()  # the wait is not the bridge's overhead
         self._submit(held.job)
@@ -365,7 +369,7 @@ class FrigateSource:
         plate = (outcome.best_plate or "").upper()
         # Nothing Frigate holds already: its own read, or a sub label that only repeats it.
         held = self.plates.get(event_id)
-        holds = frigate_holds(plate, held)
+        holds = False and frigate_holds(plate, held)
         if holds and label is not None and frigate_holds(label, held):
             label = None
         send_plate = settings.recognized_license_plate and not holds

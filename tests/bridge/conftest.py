@@ -7,6 +7,7 @@ import contextlib
 import json
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,9 @@ def make_config(
     return BridgeConfig.model_validate(data)
 
 
+_inputs_at_start: weakref.WeakKeyDictionary[BridgeService, int] = weakref.WeakKeyDictionary()
+
+
 @contextlib.asynccontextmanager
 async def running(config: BridgeConfig) -> AsyncIterator[BridgeService]:
     """The service, started, connected and subscribed; stopped gracefully on exit.
@@ -191,12 +195,28 @@ async def running(config: BridgeConfig) -> AsyncIterator[BridgeService]:
             await until(
                 lambda: any(m.payload == b"online" and not m.retain for m in watcher.on(status))
             )
+        # Discovery's start-up marker is an input too: count the test's from here on.
+        await asyncio.wait_for(service.discovery.synced.wait(), 60)
+        _inputs_at_start[service] = service.metrics["inputs"]
         yield service
     finally:
         if watcher is not None:
             watcher.stop()
         service.stop()
         await asyncio.wait_for(task, 60)
+
+
+async def taken_in(service: BridgeService, count: int) -> None:
+    """Wait until the bridge has taken in `count` MQTT inputs since `running()` yielded."""
+    start = _inputs_at_start.get(service, 0)
+    await until(lambda: service.metrics["inputs"] - start >= count)
+
+
+async def handled(service: BridgeService, count: int) -> None:
+    """`taken_in`, then wait until every read they caused is finished: a causal wait
+    for "the bridge is done with what the test sent", never a fixed sleep."""
+    await taken_in(service, count)
+    assert await service.pipeline.drain(60), "the pipeline did not drain"
 
 
 @pytest.fixture

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.bridge.conftest import Subscriber, make_config, publish, running, until
+from tests.bridge.conftest import (
+    Subscriber,
+    handled,
+    make_config,
+    publish,
+    running,
+    taken_in,
+    until,
+)
 from tests.fake_api.constants import NO_CREDITS_BODY
 from tests.fake_api.images import jpeg_bytes, png_bytes
 from tests.fake_api.server import FakePlateRecognizer
@@ -27,6 +35,7 @@ EVENT_KEYS = {
     "camera",
     "source",
     "source_event_id",
+    "read_by",
     "label",
     "time",
     "read_time",
@@ -105,6 +114,7 @@ async def test_snapshot_topic_publishes_documented_event(
     assert state[0].payload == per_camera[0].payload
     assert event["camera"] == "driveway"
     assert event["source"] == "mqtt"
+    assert event["read_by"] == "engine"  # a local server: no API token
     assert event["plate"] == "nhk552"
     assert event["score"] == pytest.approx(0.904)
     assert event["region"] == {"code": "gb", "score": 0.747}
@@ -234,8 +244,7 @@ async def test_zones_min_score_and_duplicates(
         for _ in range(3):
             publish(mosquitto, "pb/gate/snapshot", jpeg_bytes())
         await subscriber.wait_for("pb/gate/plate")
-        await until(lambda: service.metrics["inputs"] == 3)  # all three taken in
-        assert await service.pipeline.drain(60)
+        await handled(service, 3)
         assert len(fake_onprem.requests) == 3
         assert service.metrics["outside_zones"] == 6
         assert service.metrics["below_min_score"] == 3
@@ -266,10 +275,9 @@ async def test_overload_keeps_the_newest_per_camera(
     async with running(config) as service:
         for n in range(6):
             publish(mosquitto, "pb/gate/snapshot", json_snapshot(id=f"n{n}"))
-        await until(lambda: service.metrics["inputs"] == 6)
+        await taken_in(service, 6)
         release.set()
-        await subscriber.wait_for("pb/plates", 2)
-        assert await service.pipeline.drain(60)
+        await handled(service, 6)
         dropped = service.metrics["dropped_camera_full"]
     ids = [m.json()["source_event_id"] for m in subscriber.on("pb/plates")]
     assert dropped == 6 - len(ids)
@@ -325,8 +333,7 @@ async def test_forbidden_pauses_reads_and_token_never_leaks(
             publish(mosquitto, "pb/gate/snapshot", jpeg_bytes())
             await subscriber.wait_for("pb/errors", 2)  # the 403, then the pause
             publish(mosquitto, "pb/gate/snapshot", jpeg_bytes())
-            await until(lambda: service.metrics["inputs"] == 2)
-            assert await service.pipeline.drain(60)
+            await handled(service, 2)
             assert service.metrics["skipped_forbidden"] == 1
             assert service.pipeline.gate.paused == "forbidden"
         assert len(fake.requests) == 1  # the second read was not even tried
@@ -357,8 +364,7 @@ async def test_budget_guard_pauses_cloud_reads(
             for n in range(4):
                 publish(mosquitto, "pb/gate/snapshot", json_snapshot(id=f"n{n}"))
             budget = await subscriber.wait_for("pb/errors")
-            await until(lambda: service.metrics["inputs"] == 4)
-            assert await service.pipeline.drain(60)
+            await handled(service, 4)
             assert service.metrics["skipped_budget"] == 2
         assert fake.calls == 9  # one lookup kept in reserve
     assert len(subscriber.on("pb/plates")) == 2
@@ -403,7 +409,8 @@ async def test_graceful_shutdown_finishes_reads_in_flight(
     async with running(config) as service:
         publish(mosquitto, "pb/gate/snapshot", json_snapshot(id="a"))
         publish(mosquitto, "pb/gate/snapshot", json_snapshot(id="b"))
-        await until(lambda: bool(fake_onprem.requests) and service.metrics["inputs"] == 2)
+        await taken_in(service, 2)
+        await until(lambda: bool(fake_onprem.requests))
         assert not subscriber.on("pb/plates")
         service.stop()
         await until(lambda: "shutting down" in caplog.text)
@@ -430,7 +437,7 @@ async def test_shared_subscription_splits_the_work(
         for n in range(10):
             publish(mosquitto, "pb/gate/snapshot", json_snapshot(id=f"n{n}"))
         await subscriber.wait_for("pb/plates", 10)
-        await until(lambda: one.metrics["inputs"] + two.metrics["inputs"] >= 10)
+        await until(lambda: one.metrics["received"] + two.metrics["received"] >= 10)
         assert await one.pipeline.drain(60) and await two.pipeline.drain(60)
         counts = (one.metrics["lookups"], two.metrics["lookups"])
     ids = sorted(m.json()["source_event_id"] for m in subscriber.on("pb/plates"))

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.bridge.conftest import Subscriber, make_config, publish, running, until
+from tests.bridge.conftest import Subscriber, handled, make_config, publish, running, until
 from tests.bridge.fake_frigate import FakeFrigate, frigate_event
 from tests.bridge.test_service import plate_result
 from tests.fake_api.images import jpeg_bytes
@@ -40,9 +40,7 @@ async def test_frigate_events_read_once_per_better_snapshot(
             async def send(payload: bytes, reads: int) -> None:
                 publish(mosquitto, "frigate/events", payload)
                 sent[0] += 1
-                # Taken in and fully handled, however long this machine takes.
-                await until(lambda: service.metrics["inputs"] == sent[0])
-                assert await service.pipeline.drain(60)
+                await handled(service, sent[0])  # however long this machine takes
                 assert len(fake_onprem.requests) == reads
 
             # The very first event after start-up is read.

@@ -151,7 +151,26 @@ class Page:
         self.console_errors.append(f"{message.text} ({where})")
 
     def goto(self, path: str) -> None:
-        self.page.goto(self.base_url + path, wait_until="domcontentloaded")
+        """Open `path`; again if the frontend's own history step aborted the navigation.
+
+        Closing a dialog makes the frontend go back in the history, and a navigation
+        started meanwhile is aborted (net::ERR_ABORTED): it is simply started again.
+        """
+        from playwright.sync_api import Error
+
+        for attempt in (1, 2, 3):
+            try:
+                self.page.goto(self.base_url + path, wait_until="domcontentloaded")
+                return
+            except Error as err:
+                if "ERR_ABORTED" not in str(err) or attempt == 3:
+                    raise
+                self.page.wait_for_load_state("domcontentloaded")
+
+    def close_dialog(self) -> None:
+        """Close the open dialog with its X, and wait until it is gone."""
+        self.page.locator("ha-dialog[open]").get_by_role("button", name="Close").click()
+        self.page.locator("ha-dialog[open]").wait_for(state="detached")
 
     def log_in(self) -> None:
         self.goto("/")

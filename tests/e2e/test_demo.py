@@ -2,7 +2,8 @@
 
 The slow tests run the command as the README's `scripts/demo` does (a subprocess, no
 configuration, no API key) with mosquitto and with the embedded broker, stopping by
-itself (`--once`), on SIGINT and on SIGTERM. The others check the synthetic samples
+itself (`--once`), on SIGINT and on SIGTERM: the two real photos first (real plates read),
+then the synthetic pictures. The others check the photos and the synthetic samples
 against the real engine and the embedded broker against paho (MQTT 5 and 3.1.1).
 """
 
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -25,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from bridge.demo.mqtt_broker import EmbeddedBroker, topic_matches
+from bridge.demo.photos import FOLDER, PHOTOS
 from bridge.demo.runner import WATCHLIST, bridge_config, collect_pictures
 from bridge.demo.samples import SCENES
 from bridge.demo.viewer import format_event
@@ -32,8 +34,13 @@ from tests.conftest import REPO
 from tests.mosquitto import find_mosquitto
 
 PLATE_BRIDGE = [sys.executable, "-m", "bridge"]
-EXPECTED = {scene.expected.upper() for scene in SCENES}  # AB12CDE, 7ABC123, BRA2E19
-MATCHED = "AB12CDE"
+SYNTHETIC = {scene.expected.upper() for scene in SCENES}  # AB12CDE, 7ABC123, BRA2E19
+# Plates on the photos the local engine reads for certain: both of demo.jpg, and the two
+# fully visible, straight-on plates of cars.jpg (the other two are read too, less surely).
+REAL = {"BY649AG", "ZA834CO", "AB123CD", "EF668GH"}
+EXPECTED = SYNTHETIC | REAL
+MATCHES = {"AB12CDE": "MATCH Family car, Alice (exact)", "EF668GH": "MATCH Neighbour, Bob (exact)"}
+PICTURES = len(PHOTOS) + len(SCENES)
 
 
 class Demo:
@@ -119,16 +126,22 @@ def plate_lines(demo: Demo) -> dict[str, str]:
     return found
 
 
-def check_results(demo: Demo, output: Path, *, plates: int = 3) -> None:
-    """The live view showed every plate, the match, the annotated files and the summary."""
+def check_results(demo: Demo, output: Path) -> None:
+    """The live view showed the real plates, then the synthetic ones, the watch-list
+    matches (one on a photo, one synthetic), the annotated files and the summary."""
     lines = plate_lines(demo)
     assert set(lines) == EXPECTED, demo.report()
-    assert "MATCH Family car, Alice (exact)" in lines[MATCHED]
+    order = [line for line in demo.lines if any(f"  {p} " in line for p in EXPECTED)]
+    assert all(f"  {p} " not in order[0] for p in SYNTHETIC), "real photos come first"
     for plate, line in lines.items():
-        if plate != MATCHED:
-            assert "MATCH" not in line
+        if plate in MATCHES:
+            assert MATCHES[plate] in line
+        else:
+            assert "MATCH" not in line, line  # AB-123-CD is not the family car's AB12 CDE
     events = [json.loads(line) for line in (output / "history.jsonl").read_text().splitlines()]
-    assert len(events) == plates
+    plates = len(events)  # the engine may read a plate twice (demo.jpg has labels on it)
+    assert plates >= len(EXPECTED)
+    assert {event["camera"] for event in events} == {"parking", "driveway", "street"}
     for event in events:
         saved = Path(event["snapshot"]["saved"])
         assert saved.is_file(), saved
@@ -136,7 +149,9 @@ def check_results(demo: Demo, output: Path, *, plates: int = 3) -> None:
         assert saved.suffixes[-1:] == [".jpg"]
         assert not saved.name.endswith(".jpg.jpg")  # the sample's own suffix is dropped
         assert os.path.relpath(saved, output.parent) in demo.stdout  # the view printed it
-    assert f"stopped: {plates} plates read, 1 watch-list match, 0 errors." in demo.stdout
+    matches = sum("MATCH" in line for line in demo.lines)
+    assert f"stopped: {plates} plates read, {matches} watch-list matches, 0 errors." in demo.stdout
+    assert f"({PICTURES} from this run" in demo.stdout  # annotated pictures, not plates
     assert "  annotated images: demo-output/snapshots/" in demo.stdout
     assert "  history:          demo-output/history.jsonl" in demo.stdout
     assert "Traceback" not in demo.stderr + demo.stdout
@@ -160,7 +175,8 @@ def test_demo_with_mosquitto_reads_every_sample_and_stops_by_itself(
     config = (tmp_path / "demo-output" / "config.yaml").read_text()
     assert "token" not in config  # no API key anywhere
     assert not list((tmp_path / "demo-output" / "inbox").rglob("*.jpg"))  # all read, moved
-    assert len(list((tmp_path / "demo-output" / "read").rglob("*.jpg"))) == 3
+    assert len(list((tmp_path / "demo-output" / "read").rglob("*.jpg"))) == PICTURES
+    assert f"Feeding {PICTURES} sample pictures (2 real photos, then 3 synthetic)" in demo.stdout
 
 
 @pytest.mark.slow
@@ -168,8 +184,8 @@ def test_demo_with_the_embedded_broker_ends_cleanly_on_sigint(
     run_demo: type[Demo], tmp_path: Path
 ) -> None:
     demo = run_demo("--broker", "embedded")
-    demo.wait_for("MATCH Family car")
-    demo.wait_for("(all pictures fed")  # the three plates are in by then
+    demo.wait_for("MATCH Family car")  # the last picture's match
+    demo.wait_for("(all pictures fed")  # every plate is in by then
     demo.process.send_signal(signal.SIGINT)
     code = demo.finish()
     assert code == 0, demo.report()
@@ -215,6 +231,34 @@ def test_demo_refuses_a_folder_without_pictures(run_demo: type[Demo], tmp_path: 
 # -- the parts ---------------------------------------------------------------------------------
 
 
+def test_the_engine_reads_real_plates_on_the_shipped_photos() -> None:
+    from plate_engine.recognizer import Recognizer
+
+    recognizer = Recognizer(threads=1)
+    read = {
+        photo.name: {r.plate.upper() for r in recognizer.read(photo.jpeg())} for photo in PHOTOS
+    }
+    assert {"BY649AG", "ZA834CO"} <= read["demo.jpg"]
+    assert {"AB123CD", "EF668GH"} <= read["cars.jpg"]
+
+
+def test_the_photos_ship_with_their_licence_and_source() -> None:
+    licence = (FOLDER / "LICENSE-parkpow.txt").read_text()
+    assert "MIT License" in licence and "Marc Belmont" in licence
+    readme = (FOLDER / "README.md").read_text()
+    assert "parkpow/deep-license-plate-recognition" in readme
+    for photo in PHOTOS:
+        assert photo.path.is_file()
+        assert f"`{photo.name}`" in readme
+        assert photo.jpeg()[:2] == b"\xff\xd8"
+    # Small enough for a repository: the 4K original ships downscaled.
+    assert sum(photo.path.stat().st_size for photo in PHOTOS) < 1024 * 1024
+    import tomllib
+
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "demo/photos/*" in package_data["package-data"]["bridge"]  # `pip install` has them
+
+
 def test_the_engine_reads_every_synthetic_sample() -> None:
     from plate_engine.recognizer import Recognizer
 
@@ -242,7 +286,11 @@ def test_the_demo_config_is_valid_and_needs_no_key(tmp_path: Path) -> None:
     assert config.api.token is None
     assert config.storage.save_snapshots
     assert [entry.plate for entry in config.watchlist] == [e["plate"] for e in WATCHLIST]
-    assert collect_pictures(None)[0].camera == SCENES[0].camera
+    pictures = collect_pictures(None)
+    assert [p.name for p in pictures] == [
+        *(photo.name for photo in PHOTOS),
+        *(scene.filename() for scene in SCENES),
+    ]
 
 
 def test_format_event_shows_plate_score_match_and_file() -> None:
@@ -269,15 +317,28 @@ def test_topic_filters() -> None:
     assert not topic_matches("#", "$SYS/uptime") and topic_matches("$SYS/#", "$SYS/uptime")
 
 
+def _until(condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    """Poll `condition` (set by paho's threads); no fixed waits, whatever the load."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {within:g} s"
+        time.sleep(0.02)
+
+
 def _exercise_broker(port: int) -> dict[str, list[tuple[str, bytes, int, bool]]]:
     got: dict[str, list[tuple[str, bytes, int, bool]]] = {"v5": [], "v311": []}
+    subscribed: list[str] = []
 
     def client(name: str, protocol: MQTTProtocolVersion, **kwargs: object) -> paho.Client:
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=name, protocol=protocol)
         c.on_message = lambda _c, _u, m: got.setdefault(name, []).append(
             (m.topic, m.payload, m.qos, bool(m.retain))
         )
+        c.on_subscribe = lambda *_args: subscribed.append(name)
         return c
+
+    def topics(name: str) -> list[str]:
+        return [m[0] for m in got[name]]
 
     subscriber = client("v5", MQTTProtocolVersion.MQTTv5)
     subscriber.connect("127.0.0.1", port)
@@ -287,26 +348,29 @@ def _exercise_broker(port: int) -> dict[str, list[tuple[str, bytes, int, bool]]]
     publisher.connect("127.0.0.1", port)
     publisher.loop_start()
     try:
-        publisher.publish("demo/status", b"online", qos=1, retain=True).wait_for_publish(5)
+        publisher.publish("demo/status", b"online", qos=1, retain=True).wait_for_publish(30)
         options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE)
         subscriber.subscribe("demo/#", options=options)
         hidden = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
         subscriber.subscribe("$share/group/other/+", options=hidden)
-        time.sleep(0.3)
+        _until(lambda: subscribed.count("v5") == 2, "both subscriptions acknowledged")
         for i in range(50):
             publisher.publish(f"demo/n/{i}", str(i).encode(), qos=1)
         publisher.publish("other/x", b"shared", qos=0)
-        publisher.publish("demo/two", b"qos2", qos=2).wait_for_publish(5)
-        time.sleep(0.3)
+        publisher.publish("demo/two", b"qos2", qos=2).wait_for_publish(30)
+        _until(
+            lambda: {"demo/n/49", "other/x", "demo/two"} <= set(topics("v5")),
+            "every message delivered",
+        )
         publisher.loop_stop()
         assert publisher._sock is not None
         publisher._sock.close()  # the connection drops without DISCONNECT: the will goes out
-        time.sleep(0.5)
+        _until(lambda: got["v5"][-1][:2] == ("demo/status", b"offline"), "the last will")
         old = client("v311", MQTTProtocolVersion.MQTTv311)
         old.connect("127.0.0.1", port)
         old.loop_start()
         old.subscribe("demo/status", qos=1)
-        time.sleep(0.4)
+        _until(lambda: bool(got["v311"]), "the retained will for a 3.1.1 client")
         old.disconnect()
         old.loop_stop()
     finally:

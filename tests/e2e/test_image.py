@@ -79,15 +79,15 @@ def _buildah_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def image(request: pytest.FixtureRequest) -> str:
+def _build(config: pytest.Config, *options: str) -> str:
+    """`scripts/image [options] --print-name`: the image's name, once built."""
     problem = _buildah_problem()
     if problem:
         pytest.skip(problem)
     started = time.monotonic()
     try:
         done = subprocess.run(
-            [str(REPO / "scripts" / "image"), "--print-name"],
+            [str(REPO / "scripts" / "image"), *options, "--print-name"],
             capture_output=True,
             text=True,
             env=_env(),
@@ -105,12 +105,23 @@ def image(request: pytest.FixtureRequest) -> str:
         env=_env(),
         check=True,
     ).stdout.strip()
-    _say(request.config, f"{name}: {size}, scripts/image took {time.monotonic() - started:.0f} s")
+    took = time.monotonic() - started
+    _say(config, f"{name}: {size}, scripts/image {' '.join(options)} took {took:.0f} s")
     return name
 
 
 @pytest.fixture(scope="module")
-def container(image: str) -> Iterator[str]:
+def image(request: pytest.FixtureRequest) -> str:
+    return _build(request.config)
+
+
+@pytest.fixture(scope="module")
+def addon_image(request: pytest.FixtureRequest) -> str:
+    return _build(request.config, "--addon")
+
+
+@contextlib.contextmanager
+def _working_container(image: str) -> Iterator[str]:
     name = f"plate-bridge-smoke-{uuid.uuid4().hex[:8]}"
     subprocess.run(
         ["buildah", "from", "--name", name, image], env=_env(), check=True, capture_output=True
@@ -119,6 +130,12 @@ def container(image: str) -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["buildah", "rm", name], env=_env(), check=False, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def container(image: str) -> Iterator[str]:
+    with _working_container(image) as name:
+        yield name
 
 
 def _image_config(image: str) -> dict[str, object]:
@@ -134,11 +151,12 @@ def _image_config(image: str) -> dict[str, object]:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
+    """Child processes of `pid`, of all its threads (Go forks from any of them)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return sorted(found)
 
 
 class InContainer:
@@ -156,18 +174,22 @@ class InContainer:
         return self.log.read_text(errors="replace")
 
     def main_pid(self) -> int | None:
-        """The command's own process: the deepest under buildah run (buildah-chroot-exec's)."""
-        pid, deepest = self.process.pid, None
-        while children := _children(pid):
-            pid = deepest = children[-1]
-        return deepest
+        """The command's own process: the first under buildah's helpers (its PID 1)."""
+        pid = self.process.pid
+        while "buildah" in Path(f"/proc/{pid}/comm").read_text():  # memfd:buildah-chroot-…
+            children = _children(pid)
+            if not children:
+                return None
+            pid = children[0]
+        return pid
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM to the command, as `docker stop` does (buildah does not forward it)."""
         if self.process.poll() is None:
-            pid = self.main_pid()
-            with contextlib.suppress(ProcessLookupError, TypeError):
-                os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
+            with contextlib.suppress(OSError):  # OSError: it ended meanwhile
+                pid = self.main_pid()
+                if pid is not None:
+                    os.kill(pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -405,3 +427,58 @@ def test_plate_bridge_run_in_the_image_reads_a_snapshot_and_answers_the_healthch
         bridge.stop()
         client.loop_stop()
         client.disconnect()
+
+
+# -- the add-on ---------------------------------------------------------------------------
+
+
+def _options(**changes: object) -> dict[str, object]:
+    manifest = yaml.safe_load((REPO / "addon" / "config.yaml").read_text())
+    return {**manifest["options"], **changes}
+
+
+def test_the_addon_image_maps_its_options_and_starts_the_bridge(
+    addon_image: str, engine: tuple[InContainer, str], tmp_path: Path
+) -> None:
+    _, engine_url = engine
+    data = tmp_path / "data"  # the Supervisor's /data: options.json in, config and state out
+    data.mkdir()
+    mount = ("--volume", f"{data}:/data")
+    with _working_container(addon_image) as container:
+        # Bad options: the add-on stops at once, naming the option.
+        (data / "options.json").write_text(json.dumps(_options(api="cloud")))
+        done = subprocess.run(
+            [*RUN, *mount, container, "--", "/run.sh"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode != 0
+        assert "plate-bridge add-on: api_token: needed when api is 'cloud'" in done.stderr
+        assert not (data / "config.yaml").exists()
+        # Good options (the engine of the fixture as an on-premise server): outside a
+        # Supervisor the broker is the Mosquitto add-on's address, core-mosquitto.
+        (data / "options.json").write_text(
+            json.dumps(_options(api="server", api_url=engine_url, regions=["fr"]))
+        )
+        addon = InContainer(container, tmp_path / "addon.log", "/run.sh", options=mount)
+        try:
+            _wait(
+                lambda: "broker core-mosquitto:1883" in addon.output(),
+                "the add-on did not start the bridge",
+                120,
+                addon,
+            )
+            config = yaml.safe_load((data / "config.yaml").read_text())
+            assert config["api"] == {"url": engine_url, "regions": ["fr"]}
+            assert config["mqtt"]["host"] == "core-mosquitto"
+            assert config["sources"]["snapshot_topics"] == [
+                {"topic": "plate_bridge/{camera}/snapshot"}
+            ]
+            assert (data / "config.yaml").stat().st_mode & 0o777 == 0o600
+        finally:
+            code = addon.stop()
+        assert code == 0, addon.output()
+        assert "shutting down" in addon.output()

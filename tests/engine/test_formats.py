@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from plate_engine import formats
+from plate_engine import formats, patterns
 from plate_engine.formats import ALPHABET, choose, region_of
 
 
@@ -139,3 +139,43 @@ def test_candidates_are_distinct_and_ranked() -> None:
 )
 def test_every_required_region_has_formats(region: str) -> None:
     assert formats.formats_for([region])
+
+
+def test_text_formats_match_as_written_whatever_the_case() -> None:
+    # Before, patterns were lowered: \D (a non-digit) became \d, so a GB format written
+    # with \D matched nothing and strict filtering dropped the right plate.
+    gb = r"\D\D\d\d\D\D\D"
+    assert best("AB12CDE", regions=["gb"], strict=True, text_formats=[gb]) == "AB12CDE"
+    assert best("AB12CDE", regions=["gb"], strict=True, text_formats=["[A-Z]{2}[0-9]{2}.+"]) == (
+        "AB12CDE"
+    )
+
+
+def test_a_catastrophic_pattern_costs_no_time() -> None:
+    # RE2 matches in linear time; Python's re took minutes on this (held the GIL).
+    hostile = "(.*)" * 42 + "#"
+    assert best("AB12CDE", regions=["gb"], text_formats=[hostile]) == "AB12CDE"
+
+
+def test_request_keyed_caches_are_bounded() -> None:
+    # Every request may bring new text_formats or regions: no cache may keep them all.
+    for i in range(100):
+        choose("AB12CDE", dists("AB12CDE"), text_formats=[f"[a-z]{{2}}{i}"])
+        choose("AB12CDE", dists("AB12CDE"), regions=["gb", f"x{i % 26 + 10:x}"[:2]])
+        formats.formats_for(["us", f"us-{i}"])
+    for cached in (patterns.compile_text_formats, formats._index, formats._formats_for):
+        info = cached.cache_info()
+        assert info.maxsize is not None and info.currsize <= info.maxsize <= 64
+
+
+def test_text_format_limits() -> None:
+    patterns.check_text_formats(["[a-z]{2}[0-9]{2}[a-z]{3}"] * patterns.MAX_TEXT_FORMATS)
+    for bad, message in (
+        (["x"] * (patterns.MAX_TEXT_FORMATS + 1), "at most 16 patterns"),
+        (["a" * (patterns.MAX_PATTERN_CHARS + 1)], "at most 256"),
+        ([r"(a)\1"], "backreferences"),
+        (["(?=a)"], "look-around"),
+        (["a{1001}"], "pattern 0"),
+    ):
+        with pytest.raises(patterns.TextFormatError, match=message):
+            patterns.check_text_formats(bad)

@@ -9,21 +9,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
-import io
 import json
 import logging
-import struct
-import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
+from aiohttp import web
 
 from plate_engine.budget import Budget
 from plate_engine.server import MAX_NOTES, MAX_WARNED, EngineServer
+from plate_engine.settings import WebhookSettings, WebhookTarget
 from tests.engine import test_server as base
+from tests.engine.hostile_images import BOMBS
 from tests.engine.test_server import PLATE_TEXT, READ, THROTTLED, post_file, running_engine
 
 recognizer = base.recognizer
@@ -32,77 +31,6 @@ http = base.http
 engine = base.engine
 
 DEADLINE = 30.0  # generous: CI machines are busy
-
-
-def _encode(fmt: str, size: tuple[int, int], mode: str = "RGB", **kw: Any) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, size).save(buffer, fmt, **kw)
-    return buffer.getvalue()
-
-
-def png_bomb(side: int = 20000) -> bytes:
-    """A 1-bit PNG of side x side pixels, all white: ~50 kB for 20000 x 20000."""
-    row = b"\x00" + b"\xff" * ((side + 7) // 8)
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
-
-
-def jpeg_with_patched_size(width: int, height: int) -> bytes:
-    """A small JPEG whose SOF header claims width x height (a few hundred bytes)."""
-    data = bytearray(_encode("JPEG", (16, 16), quality=10))
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
-def gif_with_patched_size(side: int) -> bytes:
-    data = bytearray(_encode("GIF", (16, 16), "P"))
-    data[6:10] = struct.pack("<HH", side, side)  # the logical screen
-    pos = 13 + (3 * 2 ** ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # colour table
-    while data[pos] == 0x21:  # extension blocks, up to the image descriptor
-        pos += 2
-        while data[pos]:
-            pos += data[pos] + 1
-        pos += 1
-    assert data[pos] == 0x2C
-    data[pos + 5 : pos + 9] = struct.pack("<HH", side, side)
-    return bytes(data)
-
-
-def bmp_with_patched_size(side: int) -> bytes:
-    data = bytearray(_encode("BMP", (16, 16), "P"))
-    data[18:26] = struct.pack("<ii", side, side)
-    return bytes(data)
-
-
-def webp_with_patched_size(side: int, lossless: bool) -> bytes:
-    data = bytearray(_encode("WEBP", (16, 16), lossless=lossless))
-    if lossless:  # VP8L: 14 bits of width - 1, 14 of height - 1
-        bits = struct.unpack("<I", data[21:25])[0] & ~((1 << 28) - 1)
-        data[21:25] = struct.pack("<I", bits | (side - 1) | (side - 1) << 14)
-    else:  # VP8: 14-bit width and height in the key frame header
-        data[26:30] = struct.pack("<HH", side, side)
-    return bytes(data)
-
-
-BOMBS = {
-    "png-20000": (png_bomb(), "20000x20000"),
-    "jpeg-header": (jpeg_with_patched_size(30000, 30000), "30000x30000"),
-    "gif-header": (gif_with_patched_size(20000), "20000x20000"),
-    "bmp-header": (bmp_with_patched_size(20000), "20000x20000"),
-    "webp-lossy": (webp_with_patched_size(16383, lossless=False), "16383x16383"),
-    "webp-lossless": (webp_with_patched_size(16383, lossless=True), "16383x16383"),
-}
 
 
 # --- decompression bombs ------------------------------------------------------------------
@@ -404,3 +332,61 @@ async def test_health_check_and_doubled_slashes(
         assert response.json()["usage"]["max_calls"] == 0  # an integer, never null
     assert (await http.get(engine.url + "//info/")).status_code == 200
     assert (await http.get(engine.url + "/v1/statistics/")).status_code == 404
+
+
+async def test_images_waiting_for_webhooks_are_bounded_in_bytes(
+    recognizer: base.Recognizer, plate_jpg: bytes, http: httpx.AsyncClient
+) -> None:
+    # Before: only the number of deliveries was bounded (100 per target): 100 waiting
+    # 10 MB images were 1 GB.
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hang)
+    async with base.serve_app(app) as hook_url:
+        hooks = WebhookSettings(
+            targets=(WebhookTarget(1, hook_url + "/hook", image=True),),
+            queue_image_bytes=len(plate_jpg) * 2,
+            drain_timeout=0.1,
+        )
+        async with running_engine(recognizer, hooks) as engine:
+            for _ in range(5):
+                assert (await post_file(http, engine.url, plate_jpg)).status_code == 200
+            stats = engine.webhooks.stats()[0]
+            assert stats["dropped"] >= 3
+            assert stats["waiting"] <= 2
+            release.set()
+
+
+async def test_endless_request_heads_are_cut_off(
+    recognizer: base.Recognizer, http: httpx.AsyncClient
+) -> None:
+    # aiohttp bounds each header line, not their number: 381 MB of header lines took one
+    # connection to 813 MB of RSS. The engine closes a connection that sends more than
+    # its body limit (+ 1 MiB) without getting an answer.
+    async with running_engine(recognizer, max_upload_bytes=64 * 1024) as engine:
+        host, port = engine.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        line = b"X-Padding: " + b"a" * 8000 + b"\r\n"
+        writer.write(b"GET /info/ HTTP/1.1\r\nHost: x\r\n")
+        sent, closed = 0, False
+        try:
+            async with asyncio.timeout(DEADLINE):
+                while sent < 16 * 1024 * 1024:
+                    writer.write(line * 64)
+                    sent += len(line) * 64
+                    await writer.drain()
+                    if reader.at_eof():
+                        closed = True
+                        break
+        except ConnectionError:
+            closed = True
+        finally:
+            writer.close()
+        assert closed, f"the engine took {sent} bytes of headers"
+        assert sent < 4 * 1024 * 1024
+        assert (await http.get(engine.url + "/info/")).status_code == 200

@@ -21,7 +21,8 @@ from aiohttp import web
 from plate_engine.fetch import UrlPolicy
 from plate_engine.server import EngineServer
 from tests.engine import test_server as base
-from tests.engine.test_hostile_requests import png_bomb, wait_for
+from tests.engine.hostile_images import png_bomb
+from tests.engine.test_hostile_requests import wait_for
 from tests.engine.test_server import PLATE_TEXT, READ, running_engine
 
 recognizer = base.recognizer

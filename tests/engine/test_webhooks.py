@@ -109,7 +109,13 @@ async def eventually(condition: Callable[[], bool], limit: float = 60.0) -> None
 
 
 def hooks(*targets: WebhookTarget, **options: Any) -> WebhookSettings:
-    settings: dict[str, Any] = {"retries": 2, "backoff": 0.05, "timeout": 2.0, "drain_timeout": 1.0}
+    # A generous timeout: a local receiver on a busy machine must never look dead.
+    settings: dict[str, Any] = {
+        "retries": 2,
+        "backoff": 0.05,
+        "timeout": 30.0,
+        "drain_timeout": 1.0,
+    }
     settings.update(options)
     return WebhookSettings(targets=targets, **settings)
 

@@ -108,6 +108,9 @@ class FakePlateRecognizer:
         max_upload_bytes: request bodies larger than this get 413; None for no limit.
         delay: seconds to wait before each answer (a slow server).
         hang_seconds: how long a ``"timeout-ish"`` fault holds the request (or until stop).
+        clock: the throttle's clock, ``time.monotonic`` by default; a test may put its own
+            (``fake.clock = lambda: now[0]``) to move time without sleeping, so that a
+            throttling test does not depend on how fast the machine sends requests.
         responder: ``(RecordedRequest) -> list[plate-mode result]`` (or an awaitable of
             it); None for ``default_results``.  It sees only valid requests.  If it raises,
             the client gets a 500 and the exception is appended to ``errors``.
@@ -141,6 +144,7 @@ class FakePlateRecognizer:
         self.max_upload_bytes = max_upload_bytes
         self.delay = delay
         self.hang_seconds = HANG_SECONDS
+        self.clock: Callable[[], float] = time.monotonic
         self.responder = responder
         self.sdk_version = sdk_version
         self.license_key = license_key
@@ -341,7 +345,7 @@ class FakePlateRecognizer:
             return json_response(403, NO_CREDITS_BODY)
         if self.mode == "cloud" and self.rate_limit is not None:
             assert rec.token is not None  # _authorized() demands one in cloud mode
-            wait = self._limiter.check(rec.token, self.rate_limit, time.monotonic())
+            wait = self._limiter.check(rec.token, self.rate_limit, self.clock())
             if wait is not None:
                 return json_response(429, throttled_body(wait), {"Retry-After": str(wait)})
         if problem is not None:

@@ -63,12 +63,13 @@ async def test_concurrent_callers_share_one_limit_without_429(
 ) -> None:
     """Two clients, 24 concurrent lookups, one limiter: the server never throttles.
 
-    The limiter runs 20 % under the server's rate, and connections are opened first, so
-    that scheduling jitter on a busy test machine cannot matter; bench/client_overhead.py
-    measures the accuracy itself.
+    The limiter runs at 40 % of the server's rate, and connections are opened first, so
+    that scheduling jitter on a busy test machine (a stalled event loop sending a bunch
+    of delayed lookups at once) cannot matter; bench/client_overhead.py measures the
+    accuracy itself.
     """
     fake_api.rate_limit = 20.0
-    limiter = RateLimiter(16.0)
+    limiter = RateLimiter(8.0)
     async with (
         PlateReader(fake_api.url, "test-token", limiter=limiter, retries=0) as first,
         PlateReader(fake_api.url, "test-token", limiter=limiter, retries=0) as second,
@@ -77,5 +78,6 @@ async def test_concurrent_callers_share_one_limit_without_429(
         await asyncio.gather(*(reader.read(jpeg) for reader in [first, second] * 12))
     assert [r.status for r in fake_api.requests] == [200] * 24
     arrivals = sorted(r.received_at for r in fake_api.requests)
-    # Each client alone would have sent all 12 at once; together they kept the pace.
-    assert arrivals[-1] - arrivals[0] >= 22 / 16.0
+    # Together they kept one pace: 23 intervals of 1/8 s is 2.9 s, where a limiter per
+    # client would take 1.4 s. The margin absorbs a late first arrival on a busy machine.
+    assert arrivals[-1] - arrivals[0] >= 2.0

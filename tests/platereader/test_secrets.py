@@ -28,7 +28,7 @@ from platereader import (
     PlateReaderResponseError,
     PlateReaderServerError,
 )
-from platereader.redact import REDACTED, SecretFilter, redact
+from platereader.redact import MAX_SECRETS, REDACTED, SecretFilter, redact
 
 SECRET = "0123456789abcdef0123456789abcdef01234567"  # the shape of a cloud token
 ECHO = "{auth}"  # replaced by the request's Authorization header
@@ -226,9 +226,9 @@ def test_credentials_in_a_bad_url_are_not_shown() -> None:
     [
         ("Authorization: Token abcdef", "Authorization: Token ***"),
         ('{"authorization": "Bearer abc.def"}', '{"authorization": "Bearer ***"}'),
-        (
-            "return_value=(b'HTTP/1.1', 200, b'OK', [(b'set-cookie', b'frigate_token=x1; Path=/')])",
-            "return_value=(b'HTTP/1.1', 200, b'OK', [(b'set-cookie', b'***')])",
+        (  # httpcore's debug line of a response's headers
+            "return_value=(b'HTTP/1.1', 200, [(b'set-cookie', b'frigate_token=x1; Path=/')])",
+            "return_value=(b'HTTP/1.1', 200, [(b'set-cookie', b'***')])",
         ),
         ("Cookie: a=1; b=2", "Cookie: ***"),
         ("GET http://h/api?token=abc&x=1", "GET http://h/api?token=***&x=1"),
@@ -271,3 +271,20 @@ def test_the_log_filter_redacts_messages_arguments_and_tracebacks() -> None:
     assert secret not in text
     assert "sent *** and {'pw': '***'}" in text
     assert "RuntimeError: boom with ***" in text
+
+
+def test_the_log_filter_keeps_a_bounded_number_of_secrets() -> None:
+    log_filter = SecretFilter()
+    log_filter.add(*(f"secret-number-{n:03d}" for n in range(MAX_SECRETS + 10)))
+    log_filter.add("secret-number-000")  # used again: the newest once more
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "%s %s %s",
+        ("secret-number-000", "secret-number-005", f"secret-number-{MAX_SECRETS + 9:03d}"),
+        None,
+    )
+    log_filter.filter(record)
+    assert record.getMessage() == "*** secret-number-005 ***"

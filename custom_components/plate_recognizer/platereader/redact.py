@@ -27,6 +27,7 @@ REDACTED = "***"
 
 # Shorter values cannot be replaced blindly without mangling unrelated text.
 MIN_SECRET_LENGTH = 4
+MAX_SECRETS = 32  # remembered by one `SecretFilter`, newest kept
 
 # The loggers an HTTP request of ours goes through (httpcore logs response headers,
 # Set-Cookie included, at debug level; httpx logs URLs at info level).
@@ -105,13 +106,21 @@ class SecretFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         super().__init__()
-        # Replaced, never mutated: handlers on other threads iterate it.
+        # Replaced, never mutated: handlers on other threads iterate them.
+        self._given: tuple[str, ...] = ()
         self._secrets: tuple[str, ...] = ()
         self.add(*secrets)
 
     def add(self, *secrets: str | None) -> None:
-        """Also replace these values (None and empty ones are ignored)."""
-        self._secrets = tuple(_variants([*self._secrets, *secrets]))
+        """Also replace these values (None and too short ones are ignored).
+
+        The newest `MAX_SECRETS` are kept: a settings form tried with many tokens must
+        not make every log line slower without bound.
+        """
+        new = [s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH]
+        given = [s for s in self._given if s not in new] + list(dict.fromkeys(new))
+        self._given = tuple(given[-MAX_SECRETS:])
+        self._secrets = tuple(_variants(self._given))
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
