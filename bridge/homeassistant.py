@@ -465,7 +465,10 @@ class Discovery:
                     "json_attributes_topic": topics.camera_watchlist(camera),
                     "json_attributes_template": _WATCHED_ATTRIBUTES,
                     "off_delay": self.settings.hold_time,
-                    "device_class": "presence",
+                    # Not `presence`: HA renders that as Home/Away and logs "was
+                    # detected at home", which is wrong for a car at a gate.
+                    # `occupancy` reads Detected/Clear.
+                    "device_class": "occupancy",
                     "icon": "mdi:car-key",
                 },
             ),

@@ -50,7 +50,12 @@ def open_session(name: str | Path, threads: int) -> ort.InferenceSession:
     # calling thread is covered by `denormals_off` around each run (see there).
     opts.add_session_config_entry("session.set_denormal_as_zero", "1")
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    # ...but onnxruntime also sets the bits, for good, in the thread creating the session:
+    # undone, so that the caller's own floating point is left as it was.
+    with fenv_restored():
+        return ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
 
 
 # --- denormal floats -----------------------------------------------------------------------
@@ -89,31 +94,39 @@ _LIBM = _libm()
 
 
 @contextlib.contextmanager
+def fenv_restored() -> Iterator[ctypes.Array[ctypes.c_char] | None]:
+    """This thread's floating-point environment is put back as it was after the block.
+
+    Yields the saved environment (None where it cannot be read: then a no-op).
+    """
+    saved = ctypes.create_string_buffer(_FENV_SIZE) if _LIBM is not None else None
+    if _LIBM is None or saved is None or _LIBM.fegetenv(saved) != 0:
+        yield None
+        return
+    try:
+        yield saved
+    finally:
+        _LIBM.fesetenv(saved)
+
+
+@contextlib.contextmanager
 def denormals_off() -> Iterator[None]:
     """Within the block, this thread treats denormal floats as zero (x86_64, aarch64).
 
     A no-op elsewhere. The previous floating-point environment is restored on exit, so
     other code sharing the thread (numpy, the caller) sees no change.
     """
-    if _LIBM is None:
+    with fenv_restored() as saved:
+        if saved is not None and _LIBM is not None:
+            fast = ctypes.create_string_buffer(saved.raw, _FENV_SIZE)
+            if platform.machine() == "aarch64":
+                offset, bits = 0, _FPCR_FZ
+            else:
+                offset, bits = _MXCSR_OFFSET, _MXCSR_FTZ_DAZ
+            word = int.from_bytes(fast.raw[offset : offset + 4], "little") | bits
+            ctypes.memmove(ctypes.addressof(fast) + offset, word.to_bytes(4, "little"), 4)
+            _LIBM.fesetenv(fast)
         yield
-        return
-    saved = ctypes.create_string_buffer(_FENV_SIZE)
-    if _LIBM.fegetenv(saved) != 0:
-        yield
-        return
-    fast = ctypes.create_string_buffer(saved.raw, _FENV_SIZE)
-    if platform.machine() == "aarch64":
-        offset, bits = 0, _FPCR_FZ
-    else:
-        offset, bits = _MXCSR_OFFSET, _MXCSR_FTZ_DAZ
-    word = int.from_bytes(fast.raw[offset : offset + 4], "little") | bits
-    ctypes.memmove(ctypes.addressof(fast) + offset, word.to_bytes(4, "little"), 4)
-    _LIBM.fesetenv(fast)
-    try:
-        yield
-    finally:
-        _LIBM.fesetenv(saved)
 
 
 class Gate:

@@ -227,9 +227,7 @@ class EngineServer:
         )
         await runner.setup()
         try:
-            # Room for a request head and multipart framing beyond the body limit.
-            limit = self.settings.max_upload_bytes + 1024 * 1024
-            site = GuardedSite(runner, self.settings.host, self.settings.port, limit=limit)
+            site = GuardedSite(runner, self.settings.host, self.settings.port)
             await site.start()
         except BaseException:
             await runner.cleanup()

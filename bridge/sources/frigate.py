@@ -127,7 +127,13 @@ class FrigateSource:
             event = parse_event(message.payload)
         except FrigateEventError as err:
             self._metrics.inc("frigate_malformed")
-            self._pipeline.error("payload", f"{message.topic}: {err}", source="frigate")
+            self._pipeline.error(
+                "payload",
+                f"{message.topic}: {err}",
+                camera=err.camera,
+                source="frigate",
+                source_event_id=err.event_id,
+            )
             return
         reason = self.filter.reason(event)
         if reason is not None:
@@ -369,7 +375,7 @@ class FrigateSource:
         plate = (outcome.best_plate or "").upper()
         # Nothing Frigate holds already: its own read, or a sub label that only repeats it.
         held = self.plates.get(event_id)
-        holds = False and frigate_holds(plate, held)
+        holds = frigate_holds(plate, held)
         if holds and label is not None and frigate_holds(label, held):
             label = None
         send_plate = settings.recognized_license_plate and not holds

@@ -31,8 +31,8 @@ from .const import (
     TRIGGER_MANUAL,
     TRIGGERS,
 )
+from .flow_selectors import REGION_SELECTOR
 from .frigate_options import lpr_data, lpr_schema
-from .selectors import REGION_SELECTOR
 from .settings import normalise_regions
 
 STEP_ENTITY = "entity"

@@ -62,6 +62,7 @@ from .const import (
     MODE_LOCAL,
     SUBENTRY_CAMERA,
 )
+from .flow_selectors import REGION_SELECTOR
 from .platereader import (
     CLOUD_URL,
     ONPREM_DEFAULT_URL,
@@ -75,7 +76,6 @@ from .platereader import (
     PlateReaderResponseError,
 )
 from .platereader.watchlist import MAX_TOLERANCE, WatchEntry, tolerance_from_config
-from .selectors import REGION_SELECTOR
 from .settings import engine_options_to_config, normalise_regions
 
 _LOGGER = logging.getLogger(__name__)

@@ -65,9 +65,8 @@ LOCAL_SCAN_INTERVAL: Final = timedelta(minutes=5)
 # Frigate publishes every tracked object's life cycle here.
 FRIGATE_TOPIC: Final = "frigate/events"
 FRIGATE_LPR_TOPIC: Final = "frigate/tracked_object_update"
-FRIGATE_LABELS: Final = frozenset({"car", "motorcycle", "bus", "truck"})
-# One Frigate event sends many updates: read at most this often, this many times.
-FRIGATE_MIN_INTERVAL: Final = 2.0
+# One Frigate event sends many updates: read a car at most this many times (each
+# when Frigate has a better view of it; platereader/frigate_tracker.py).
 FRIGATE_MAX_READS: Final = 3
 
 # Events: the bus event and the event entity's types.

@@ -1,18 +1,19 @@
 """Frigate events of one camera, over Home Assistant's MQTT, start its reads.
 
-A car event (`frigate/events`) triggers a lookup: at most `FRIGATE_MAX_READS`
-per event, `FRIGATE_MIN_INTERVAL` apart, none once a plate was found, none for
-a parked car's updates. Frigate 0.16+ reads plates itself; what its read means
-(publish it as it is, hold the lookup a little while Frigate may still read the
-plate, or look up now) is the shared core's decision
-(`platereader.frigate_policy.decide`), the same as the MQTT bridge's.
+Which car event (`frigate/events`) deserves a lookup is the shared core's
+decision, the same as the MQTT bridge's: `platereader.frigate_events` parses
+and filters the event (vehicle labels, false positives), and
+`platereader.frigate_tracker.EventTracker` reads a car once more only when
+Frigate found a better view of it, at most `FRIGATE_MAX_READS` times, never
+once a good plate was read and never for a parked car. Frigate 0.16+ reads
+plates itself; what its read means (publish it as it is, hold the lookup a
+little while Frigate may still read the plate, or look up now) is
+`platereader.frigate_policy.decide`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -20,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
-from .const import (
-    FRIGATE_LABELS,
-    FRIGATE_LPR_TOPIC,
-    FRIGATE_MAX_READS,
-    FRIGATE_MIN_INTERVAL,
-    FRIGATE_TOPIC,
-    TRIGGER_FRIGATE,
+from .const import FRIGATE_LPR_TOPIC, FRIGATE_MAX_READS, FRIGATE_TOPIC, TRIGGER_FRIGATE
+from .platereader.frigate_events import (
+    DEFAULT_LABELS,
+    FrigateEvent,
+    FrigateEventError,
+    FrigateFilter,
+    parse_event,
 )
 from .platereader.frigate_policy import (
     Action,
@@ -38,8 +39,8 @@ from .platereader.frigate_policy import (
     Reason,
     decide,
     parse_lpr_update,
-    plate_in_event,
 )
+from .platereader.frigate_tracker import EventTracker
 
 if TYPE_CHECKING:
     from .camera_runtime import CameraRuntime
@@ -69,8 +70,9 @@ class FrigateTrigger:
         self.camera = camera
         self.options = options
         self.plates = FrigatePlates(max_events=256)
-        # Frigate event id -> (reads so far, monotonic time of the last, plate found)
-        self._events: dict[str, tuple[int, float, bool]] = {}
+        self.filter = FrigateFilter(cameras=frozenset({camera}), labels=DEFAULT_LABELS)
+        # The lookup reads the camera's picture of now, not Frigate's snapshot.
+        self.tracker = EventTracker(max_attempts=FRIGATE_MAX_READS, max_events=256, live_image=True)
         self._held: dict[str, _Held] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
 
@@ -103,53 +105,44 @@ class FrigateTrigger:
     @callback
     def _async_event_message(self, message: Any) -> None:
         try:
-            payload = json.loads(message.payload)
-            kind = payload["type"]
-            after = payload["after"]
-            event_id = str(after["id"])
-        except (ValueError, KeyError, TypeError):
-            _LOGGER.debug("Ignoring a Frigate message that is not an event: %.100r", message)
+            event = parse_event(message.payload)
+        except FrigateEventError as err:
+            if err.camera in (None, self.camera):
+                _LOGGER.debug("Ignoring a Frigate message that is not an event: %s", err)
             return
-        if after.get("camera") != self.camera:
+        if event.camera != self.camera:
             return
-        if self.options.enabled:
-            self._note_event_plate(event_id, after)
-        if kind == "end":
-            self._release(event_id)  # the car is gone: Frigate reads no more
-            self._events.pop(event_id, None)
-            self.plates.forget(event_id)
+        reason = self.filter.reason(event)
+        if reason is None and self.options.enabled and event.frigate_plate is not None:
+            self.plates.add(event.frigate_plate)
+        if event.type == "end":
+            self._release(event.id)  # the car is gone: Frigate reads no more
+            self.tracker.end(event.id)
+            self.plates.forget(event.id)
             return
-        if kind not in ("new", "update") or after.get("label") not in FRIGATE_LABELS:
+        if reason is not None:
+            _LOGGER.debug("Frigate event %s ignored: %s", event.id, reason)
             return
-        if after.get("false_positive") or (kind == "update" and after.get("stationary")):
-            return  # a parked car would otherwise cost a read with every update
-        if self.options.enabled and self._use_frigate_read(event_id):
+        if self.options.enabled and self._use_frigate_read(event.id):
             return
-        if event_id in self._held:
+        if event.id in self._held:
             return  # a lookup is held for this car already
-        reads, last, found = self._events.get(event_id, (0, 0.0, False))
-        now = time.monotonic()
-        if found or reads >= FRIGATE_MAX_READS or (reads and now - last < FRIGATE_MIN_INTERVAL):
+        self._judge(event)
+
+    def _judge(self, event: FrigateEvent) -> None:
+        decision = self.tracker.decide(event)
+        if not decision:
+            _LOGGER.debug("Frigate event %s not read: %s", event.id, decision.reason)
             return
-        self._events[event_id] = (reads + 1, now, False)
         if (
             self.options.enabled
-            and not reads  # only the first lookup of a car waits
+            and decision.attempt == 1  # only the first lookup of a car waits
             and len(self._held) < _MAX_HELD
-            and self._verdict(event_id, waited=False).action is Action.WAIT
+            and self._verdict(event.id, waited=False).action is Action.WAIT
         ):
-            self._hold(event_id)
+            self._hold(event.id)
             return
-        self.hass.async_create_task(self._async_lookup(event_id))
-
-    def _note_event_plate(self, event_id: str, after: dict[str, Any]) -> None:
-        try:
-            found = plate_in_event(after)
-        except FrigatePayloadError as err:
-            _LOGGER.debug("Ignoring Frigate's plate of event %s: %s", event_id, err)
-            return
-        if found is not None:
-            self.plates.add(FrigatePlate(event_id, self.camera, *found))
+        self.hass.async_create_task(self._async_lookup(event.id))
 
     @callback
     def _async_lpr_message(self, message: Any) -> None:
@@ -163,7 +156,7 @@ class FrigateTrigger:
             return
         self.plates.add(plate)
         # Only for a car event seen here; otherwise its next message uses the plate.
-        if plate.event_id in self._events:
+        if plate.event_id in self.tracker:
             self._use_frigate_read(plate.event_id)
 
     # -- Frigate's own reads -----------------------------------------------------
@@ -191,8 +184,7 @@ class FrigateTrigger:
         if self.plates.published(event_id):
             return True
         plate = self.plates.get(event_id)
-        reads, last, found = self._events.get(event_id, (0, 0.0, False))
-        if plate is None or found:
+        if plate is None or self.tracker.settled(event_id):
             return False  # no read of Frigate's, or a lookup found the plate already
         verdict = self._verdict(event_id, waited=False)
         if verdict.reason is Reason.CONFIRM_WATCHED and event_id in self._held:
@@ -204,7 +196,7 @@ class FrigateTrigger:
         if held is not None:
             held.cancel()  # the lookup held for this car is not needed
         self.plates.mark_published(event_id)
-        self._events[event_id] = (reads, last, True)
+        self.tracker.settle(event_id)
         self.hass.async_create_task(self._async_publish(plate))
         return True
 
@@ -239,7 +231,12 @@ class FrigateTrigger:
         await self.runtime.async_triggered_read(TRIGGER_FRIGATE, frigate=plate)
 
     async def _async_lookup(self, event_id: str, image: bytes | None = None) -> None:
-        result = await self.runtime.async_triggered_read(TRIGGER_FRIGATE, image=image)
-        if result is not None and result.plates and event_id in self._events:
-            reads, last, _ = self._events[event_id]
-            self._events[event_id] = (reads, last, True)
+        best: float | None = None
+        try:
+            result = await self.runtime.async_triggered_read(TRIGGER_FRIGATE, image=image)
+            if result is not None:
+                scores = [p.result.score or 0.0 for p in result.plates if p.plate]
+                best = max(scores, default=None)
+        finally:
+            # Always: it ends the lookup in flight, and a good plate ends the event's lookups.
+            self.tracker.record(event_id, best)

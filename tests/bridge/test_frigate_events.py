@@ -587,3 +587,34 @@ def test_decision_reason_values_are_stable_strings() -> None:
     assert DecisionReason("stationary") is DecisionReason.STATIONARY
     assert str(DecisionReason.BETTER_SNAPSHOT) == "better_snapshot"
     assert copy.copy(Decision(True, DecisionReason.FIRST_SNAPSHOT, 1)).read
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_error_keeps_camera_and_event_id_when_the_payload_has_them() -> None:
+    payload = {
+        "type": "new",
+        "after": {"id": "m13", "camera": "driveway", "label": "car", "top_score": "high"},
+    }
+    with pytest.raises(FrigateEventError, match=r"after\.top_score must be a number, got str") as e:
+        parse_event(json.dumps(payload))
+    assert (e.value.camera, e.value.event_id) == ("driveway", "m13")
+    # Only what the payload really has: no camera, an id of the wrong type.
+    with pytest.raises(FrigateEventError, match=r"after\.camera is missing") as e:
+        parse_event(json.dumps({"type": "new", "after": {"id": 7, "label": "car"}}))
+    assert (e.value.camera, e.value.event_id) == (None, None)
+
+
+def test_unknown_fields_are_ignored_at_every_level() -> None:
+    data = load("v0.16_car_update_plate.json")
+    data["future_field"] = {"x": 1}
+    data["after"]["speed_estimate"] = [1, 2]
+    data["after"]["snapshot"]["future"] = "y"
+    assert parse_event(json.dumps(data)) == event_from("v0.16_car_update_plate.json")
+
+
+def test_oversized_payload_is_refused_before_decoding() -> None:
+    huge = _with_after(sub_label="x" * 300_000)
+    with pytest.raises(FrigateEventError, match="payload over"):
+        parse_event(huge)

@@ -116,7 +116,7 @@ async def test_entities_appear_and_follow_reads(
         present = await wait_state(
             hass, "binary_sensor.pb_driveway_watched_present", lambda s: s.state == "on"
         )
-        assert present.attributes["device_class"] == "presence"
+        assert present.attributes["device_class"] == "occupancy"
         assert present.attributes["name"] == "Our car"
         event = await wait_state(
             hass, "event.pb_driveway_plate_event", lambda s: s.state != "unknown"

@@ -82,7 +82,8 @@ async def test_results_wait_on_disk_while_the_broker_is_away(
                 (inbox / f"car{n}.jpg").write_bytes(jpeg_bytes())
             await until(lambda: service.metrics["plates_published"] == 5)
             assert len(service.outbox) >= 15  # 3 messages per read, on disk
-            assert not list(inbox.iterdir())  # the files were read and deleted
+            # The files were read, then deleted (just after publication, by a worker thread).
+            await until(lambda: not list(inbox.iterdir()))
             await asyncio.to_thread(broker.start)
             await until(lambda: service.link.backlog == 0)
             events = await sub.wait_for("pb/ftp/plate", 5)

@@ -171,7 +171,7 @@ async def test_watched_present_is_announced_once_across_a_bridge_restart(
     `to: "on"` trigger opened the gate a second time.
     """
     fake_onprem.responder = lambda request: [plate_result("ab12cde")]
-    await setup_mqtt(hass, mosquitto, ha_config_dir(tmp_path / "ha"))
+    mqtt_entry = await setup_mqtt(hass, mosquitto, ha_config_dir(tmp_path / "ha"))
     config = make_config(
         tmp_path,
         mosquitto,
@@ -210,6 +210,9 @@ async def test_watched_present_is_announced_once_across_a_bridge_restart(
         assert "unavailable" not in [new for _, new in changes[entity_id]], changes[entity_id]
     assert [new for _, new in changes[present]].count("on") == 1
     assert hass.states.get(plate_event).state == fired.state  # type: ignore[union-attr]
+    # Home Assistant's MQTT client stops before the broker does (no reconnect task left).
+    assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def test_watched_signal_is_not_replayed_after_a_broker_outage(

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.slow
 DEMO_PHOTO = PHOTOS[0]  # demo.jpg: BY649AG and ZA834CO
 BUILD_TIMEOUT = 1800  # a fresh machine: apt-get, debootstrap and ~200 MB of wheels
 # The commands docs/docker-and-addon.md shows for trying the image without Docker
-# (tests/test_docs_image.py checks the document shows exactly these).
+# (tests/test_docker_docs.py checks the document shows exactly these).
 RUN = ["buildah", "run", "--isolation", "chroot"]
 
 
@@ -106,7 +106,7 @@ def _build(config: pytest.Config, *options: str) -> str:
         check=True,
     ).stdout.strip()
     took = time.monotonic() - started
-    _say(config, f"{name}: {size}, scripts/image {' '.join(options)} took {took:.0f} s")
+    _say(config, f"{name}: {size}, {' '.join(['scripts/image', *options])} took {took:.0f} s")
     return name
 
 

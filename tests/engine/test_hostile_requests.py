@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from plate_engine.budget import Budget
+from plate_engine.guard import _Framing
 from plate_engine.server import MAX_NOTES, MAX_WARNED, EngineServer
 from plate_engine.settings import WebhookSettings, WebhookTarget
 from tests.engine import test_server as base
@@ -366,13 +367,14 @@ async def test_endless_request_heads_are_cut_off(
     recognizer: base.Recognizer, http: httpx.AsyncClient
 ) -> None:
     # aiohttp bounds each header line, not their number: 381 MB of header lines took one
-    # connection to 813 MB of RSS. The engine closes a connection that sends more than
-    # its body limit (+ 1 MiB) without getting an answer.
+    # connection to 813 MB of RSS. The engine cuts off a connection that sends
+    # a request head over 64 KiB.
     async with running_engine(recognizer, max_upload_bytes=64 * 1024) as engine:
         host, port = engine.url.removeprefix("http://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         line = b"X-Padding: " + b"a" * 8000 + b"\r\n"
-        writer.write(b"GET /info/ HTTP/1.1\r\nHost: x\r\n")
+        # A good request first: the flood comes on a kept-alive connection.
+        writer.write(b"GET /info/ HTTP/1.1\r\nHost: x\r\n\r\nGET /info/ HTTP/1.1\r\nHost: x\r\n")
         sent, closed = 0, False
         try:
             async with asyncio.timeout(DEADLINE):
@@ -388,5 +390,23 @@ async def test_endless_request_heads_are_cut_off(
         finally:
             writer.close()
         assert closed, f"the engine took {sent} bytes of headers"
-        assert sent < 4 * 1024 * 1024
         assert (await http.get(engine.url + "/info/")).status_code == 200
+
+
+def test_framing_follows_bodies_and_cuts_off_long_heads() -> None:
+    body = b"x" * 300_000
+    chunked = b"".join(
+        b"%x\r\n" % 1000 + body[i : i + 1000] + b"\r\n" for i in range(0, 300_000, 1000)
+    )
+    stream = (
+        b"POST /v1/plate-reader/ HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n"
+        + body
+        + b"POST /v1/plate-reader/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked
+        + b"0\r\nX-Trailer: 1\r\n\r\n"
+        + b"GET /info/ HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    for step in (1, 7, 4096, len(stream)):  # however the bytes arrive
+        framing = _Framing()
+        assert all(framing.feed(stream[i : i + step]) for i in range(0, len(stream), step))
+        assert framing.feed(b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 10_000) is False

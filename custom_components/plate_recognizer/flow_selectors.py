@@ -1,4 +1,4 @@
-"""Form selectors shared by the config, options and camera flows."""
+"""Form selectors shared by the config, options and camera flows (not the stdlib `selectors`)."""
 
 from __future__ import annotations
 
