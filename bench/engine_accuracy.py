@@ -12,6 +12,11 @@ positives per image (reads overlapping the labelled plate by IoU <= 0.3 - other 
 real plates count too: --verbose lists them for a human to check), p50/p95 latency of
 Recognizer.read and the process's peak RSS (VmHWM). --regions passes each subset's
 regions (us -> us; eu -> it, cz, pl, de, fr, nl, gb, es; br -> br) as a caller would.
+
+The dev photos are split in two halves by a hash of their name (bench/_halves.py): "a" is
+the half the engine may be tuned on, "b" stays untouched; every figure is printed for
+each half (--half a / b for one). `vehicle` is the share of labelled plates found on a
+vehicle (the read's vehicle box, plate_engine/vehicles.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._halves import Half, half_of  # noqa: E402
 from bench._stats import percentile  # noqa: E402
 from plate_engine.recognizer import Recognizer  # noqa: E402
 from plate_engine.types import Box, PlateRead, ReadOptions  # noqa: E402
@@ -52,7 +58,17 @@ class Tally:
     exact: int = 0
     within1: int = 0
     false_pos: int = 0
+    vehicle: int = 0
     latencies: list[float] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        self.images += other.images
+        self.found += other.found
+        self.exact += other.exact
+        self.within1 += other.within1
+        self.false_pos += other.false_pos
+        self.vehicle += other.vehicle
+        self.latencies += other.latencies
 
 
 def normalise(text: str) -> str:
@@ -114,6 +130,7 @@ def run_subset(
             dist = levenshtein(best[1].plate, label.plate)
             t.exact += dist == 0
             t.within1 += dist <= 1
+            t.vehicle += best[1].vehicle is not None
             status = "ok" if dist == 0 else f"d={dist}"
         if verbose:
             got = f"{best[1].plate} ({best[1].score:.2f}, iou {best[0]:.2f})" if best else "-"
@@ -136,7 +153,7 @@ def report(name: str, t: Tally) -> str:
     n = max(1, t.images)
     return (
         f"{name:<4} {t.images:>6} {t.found / n:>7.1%} {t.exact / n:>7.1%} {t.within1 / n:>8.1%}"
-        f" {t.false_pos / n:>7.2f} {percentile(t.latencies, 0.5):>7.0f}"
+        f" {t.false_pos / n:>7.2f} {t.vehicle / n:>8.1%} {percentile(t.latencies, 0.5):>7.0f}"
         f" {percentile(t.latencies, 0.95):>7.0f}"
     )
 
@@ -149,36 +166,39 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--subset", choices=SUBSETS, action="append")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--half", choices=("a", "b"), action="append", help="default: both")
     args = parser.parse_args()
+    halves: tuple[Half, ...] = tuple(args.half or ("a", "b"))
 
     rec = Recognizer(threads=args.threads)
-    totals: dict[str, Tally] = {}
+    totals: dict[tuple[Half, str], Tally] = {}
     for name in args.subset or SUBSETS:
         folder = args.data / name
         if not folder.is_dir():
             sys.exit(f"no such folder: {folder}")
         options = ReadOptions(fast=args.fast, regions=REGIONS[name] if args.regions else ())
-        totals[name] = run_subset(rec, name, load_labels(folder), options, args.verbose)
+        labels = load_labels(folder)
+        for half in halves:
+            mine = [lb for lb in labels if half_of(f"{name}/{lb.image.name}") == half]
+            totals[(half, name)] = run_subset(rec, name, mine, options, args.verbose)
 
-    every = Tally()
-    for t in totals.values():
-        every.images += t.images
-        every.found += t.found
-        every.exact += t.exact
-        every.within1 += t.within1
-        every.false_pos += t.false_pos
-        every.latencies += t.latencies
     mode = "fast" if args.fast else "regular"
     print(
         f"mode {mode}, threads {args.threads}, regions {'per subset' if args.regions else 'none'}"
     )
-    print(
-        f"{'set':<4} {'images':>6} {'found':>7} {'exact':>7} {'within1':>8} {'FP/img':>7}"
-        f" {'p50 ms':>7} {'p95 ms':>7}"
-    )
-    for name, t in totals.items():
-        print(report(name, t))
-    print(report("all", every))
+    every = Tally()
+    for half in halves:
+        print(
+            f"half {half}\n{'set':<4} {'images':>6} {'found':>7} {'exact':>7} {'within1':>8}"
+            f" {'FP/img':>7} {'vehicle':>8} {'p50 ms':>7} {'p95 ms':>7}"
+        )
+        both = Tally()
+        for (h, name), t in totals.items():
+            if h == half:
+                print(report(name, t))
+                both.add(t)
+        print(report("all", both))
+        every.add(both)
     print(
         f"peak RSS {peak_rss_mb():.0f} MB; mean latency {statistics.fmean(every.latencies):.0f} ms"
     )

@@ -1,8 +1,12 @@
-"""The JSON payloads the bridge publishes, and the topics they go to.
+"""The bridge's typed events, the JSON payloads made from them, and their topics.
 
-Every field is documented in docs/bridge.md ("Topics and payloads"); keep the
-two in step. Payloads are compact JSON, UTF-8, keys always present (null when
-unknown) so that templates in Home Assistant and Node-RED need no guards.
+A read becomes `PlateEvent`s (and a failure an `ErrorEvent`) in the pipeline;
+every sink (MQTT, Home Assistant, snapshots, history, Frigate write-back) gets
+the models, and the JSON on MQTT is `model_dump(mode="json")`. Every field is
+documented in docs/bridge.md ("Topics and payloads"); keep the two in step.
+Payloads are compact JSON, UTF-8, keys always present (null when unknown) so
+that templates in Home Assistant and Node-RED need no guards. Field order is
+the payload's key order: do not reorder.
 """
 
 from __future__ import annotations
@@ -11,20 +15,42 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from platereader import Box, PlateResult
+from platereader.frigate_policy import ReadBy
 from platereader.watchlist import WatchMatch
-
-from .outbox import OutMessage
 
 SCHEMA_VERSION = 1
 
-EVENT_DETECTED = "plate_detected"
-EVENT_WATCHED = "watched_plate"
-EVENT_UNKNOWN = "unknown_plate"
-EVENT_NO_PLATE = "no_plate"
-EVENT_TYPES = (EVENT_DETECTED, EVENT_WATCHED, EVENT_UNKNOWN, EVENT_NO_PLATE)
+EventType = Literal["plate_detected", "watched_plate", "unknown_plate", "no_plate"]
+EVENT_DETECTED: EventType = "plate_detected"
+EVENT_WATCHED: EventType = "watched_plate"
+EVENT_UNKNOWN: EventType = "unknown_plate"
+EVENT_NO_PLATE: EventType = "no_plate"
+EVENT_TYPES: tuple[EventType, ...] = (EVENT_DETECTED, EVENT_WATCHED, EVENT_UNKNOWN, EVENT_NO_PLATE)
+
+SourceKind = Literal["frigate", "mqtt", "folder"]
+SnapshotKind = Literal["frigate", "mqtt", "file"]
+MatchKind = Literal["exact", "lookalike", "tolerance"]
+# docs/bridge.md "Error event": failures of a read or an input, then the read
+# gate's state changes (`budget`, `forbidden`, `resumed`).
+ErrorKind = Literal[
+    "payload",
+    "image",
+    "snapshot",
+    "api_unavailable",
+    "rate_limited",
+    "forbidden",
+    "no_credits",
+    "api_error",
+    "config",
+    "internal",
+    "budget",
+    "resumed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,24 +99,105 @@ class Topics:
         return f"{self.base}/{camera}/snapshot"
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotRef:
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SnapshotRef(_Model):
     """Where the picture that was read can be found again."""
 
-    kind: str  # "frigate" | "mqtt" | "file"
+    kind: SnapshotKind
     url: str | None = None
     topic: str | None = None
     path: str | None = None
     saved: str | None = None  # annotated copy under storage.path, when enabled
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "url": self.url,
-            "topic": self.topic,
-            "path": self.path,
-            "saved": self.saved,
-        }
+
+class Candidate(_Model):
+    plate: str
+    score: float | None
+
+
+class Region(_Model):
+    code: str
+    score: float | None
+
+
+class PixelBox(_Model):
+    xmin: int
+    ymin: int
+    xmax: int
+    ymax: int
+
+
+class Vehicle(_Model):
+    type: str | None
+    score: float | None
+    box: PixelBox | None
+
+
+class Watch(_Model):
+    """The watch-list match (`WatchMatch.as_dict`, shared with the integration)."""
+
+    name: str
+    plate: str
+    owner: str | None
+    tags: list[str]
+    tolerance: int
+    kind: MatchKind
+    exact: bool
+    differences: int
+    lookalikes: int
+    distance: float
+    matched_text: str
+    matched_score: float | None
+    source: Literal["plate", "candidate"]
+    candidate: int
+
+
+class PlateEvent(_Model):
+    """One plate read (or, with `publish_no_plate`, a lookup that found none)."""
+
+    v: int = SCHEMA_VERSION
+    id: str
+    event_type: EventType
+    camera: str
+    source: SourceKind
+    source_event_id: str | None
+    read_by: ReadBy | None
+    label: str | None
+    time: str
+    read_time: str
+    plate: str | None
+    score: float | None
+    dscore: float | None
+    candidates: list[Candidate]
+    region: Region | None
+    box: PixelBox | None
+    vehicle: Vehicle | None
+    make: str | None
+    model: str | None
+    make_model_score: float | None
+    color: str | None
+    color_score: float | None
+    orientation: str | None
+    orientation_score: float | None
+    watchlist: Watch | None
+    snapshot: SnapshotRef
+    extra: dict[str, Any]
+
+
+class ErrorEvent(_Model):
+    """The payload on `<base>/errors`."""
+
+    v: int = SCHEMA_VERSION
+    time: str
+    kind: ErrorKind
+    message: str
+    camera: str | None = None
+    source: SourceKind | None = None
+    source_event_id: str | None = None
+    retryable: bool = False
 
 
 @dataclass(slots=True)
@@ -98,7 +205,7 @@ class ReadContext:
     """What the bridge knows about the picture, independent of the lookup."""
 
     camera: str
-    source: str  # "frigate" | "mqtt" | "folder"
+    source: SourceKind
     source_event_id: str | None
     time: datetime
     snapshot: SnapshotRef
@@ -110,10 +217,10 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _box(box: Box | None) -> dict[str, int] | None:
+def _box(box: Box | None) -> PixelBox | None:
     if box is None or box.is_empty:
         return None
-    return {"xmin": box.xmin, "ymin": box.ymin, "xmax": box.xmax, "ymax": box.ymax}
+    return PixelBox(xmin=box.xmin, ymin=box.ymin, xmax=box.xmax, ymax=box.ymax)
 
 
 def _round(value: float | None) -> float | None:
@@ -126,10 +233,10 @@ def plate_event(
     match: WatchMatch | None,
     *,
     read_time: datetime,
-    event_type: str | None = None,
-    read_by: str | None = None,
-) -> dict[str, Any]:
-    """The payload of one plate read (documented in docs/bridge.md).
+    event_type: EventType | None = None,
+    read_by: ReadBy | None = None,
+) -> PlateEvent:
+    """The event of one plate read (documented in docs/bridge.md).
 
     `event_type`: `watched_plate`, `unknown_plate` (not on a non-empty watch
     list), `plate_detected` (no watch list) or `no_plate`; by default derived
@@ -145,83 +252,67 @@ def plate_event(
     make_model = result.make_model[0] if result.make_model else None
     colour = result.color[0] if result.color else None
     orientation = result.orientation[0] if result.orientation else None
-    return {
-        "v": SCHEMA_VERSION,
-        "id": uuid.uuid4().hex,
-        "event_type": event_type,
-        "camera": context.camera,
-        "source": context.source,
-        "source_event_id": context.source_event_id,
-        "read_by": read_by,
-        "label": context.label,
-        "time": utc_iso(context.time),
-        "read_time": utc_iso(read_time),
-        "plate": result.plate,
-        "score": _round(result.score),
-        "dscore": _round(result.dscore),
-        "candidates": [{"plate": c.plate, "score": _round(c.score)} for c in result.candidates],
-        "region": (
-            {"code": result.region.code, "score": _round(result.region.score)}
+    return PlateEvent(
+        id=uuid.uuid4().hex,
+        event_type=event_type,
+        camera=context.camera,
+        source=context.source,
+        source_event_id=context.source_event_id,
+        read_by=read_by,
+        label=context.label,
+        time=utc_iso(context.time),
+        read_time=utc_iso(read_time),
+        plate=result.plate,
+        score=_round(result.score),
+        dscore=_round(result.dscore),
+        candidates=[Candidate(plate=c.plate, score=_round(c.score)) for c in result.candidates],
+        region=(
+            Region(code=result.region.code, score=_round(result.region.score))
             if result.region
             else None
         ),
-        "box": _box(result.box),
-        "vehicle": (
-            {"type": vehicle.type, "score": _round(vehicle.score), "box": _box(vehicle.box)}
+        box=_box(result.box),
+        vehicle=(
+            Vehicle(type=vehicle.type, score=_round(vehicle.score), box=_box(vehicle.box))
             if vehicle is not None and vehicle.detected
             else None
         ),
-        "make": make_model.make if make_model else None,
-        "model": make_model.model if make_model else None,
-        "make_model_score": _round(make_model.score) if make_model else None,
-        "color": colour.value if colour else None,
-        "color_score": _round(colour.score) if colour else None,
-        "orientation": orientation.value if orientation else None,
-        "orientation_score": _round(orientation.score) if orientation else None,
-        "watchlist": match.as_dict() if match is not None else None,
-        "snapshot": context.snapshot.to_dict(),
-        "extra": context.extra,
-    }
+        make=make_model.make if make_model else None,
+        model=make_model.model if make_model else None,
+        make_model_score=_round(make_model.score) if make_model else None,
+        color=colour.value if colour else None,
+        color_score=_round(colour.score) if colour else None,
+        orientation=orientation.value if orientation else None,
+        orientation_score=_round(orientation.score) if orientation else None,
+        watchlist=Watch.model_validate(match.as_dict()) if match is not None else None,
+        snapshot=context.snapshot,
+        extra=context.extra,
+    )
 
 
 def error_event(
-    kind: str,
+    kind: ErrorKind,
     message: str,
     *,
     camera: str | None = None,
-    source: str | None = None,
+    source: SourceKind | None = None,
     source_event_id: str | None = None,
     retryable: bool = False,
-) -> dict[str, Any]:
-    """The payload on `<base>/errors`."""
-    return {
-        "v": SCHEMA_VERSION,
-        "time": utc_iso(datetime.now(UTC)),
-        "kind": kind,
-        "message": message,
-        "camera": camera,
-        "source": source,
-        "source_event_id": source_event_id,
-        "retryable": retryable,
-    }
+) -> ErrorEvent:
+    """The event on `<base>/errors`, now."""
+    return ErrorEvent(
+        time=utc_iso(datetime.now(UTC)),
+        kind=kind,
+        message=message,
+        camera=camera,
+        source=source,
+        source_event_id=source_event_id,
+        retryable=retryable,
+    )
 
 
-def encode(payload: dict[str, Any]) -> bytes:
+def encode(payload: BaseModel | dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; a model as `model_dump(mode="json")`."""
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def plate_messages(topics: Topics, event: dict[str, Any]) -> list[OutMessage]:
-    """A read goes to its camera's topic, the all-cameras topic and (retained) the state."""
-    camera = str(event["camera"])
-    data = encode(event)
-    messages = [
-        OutMessage(topics.camera_plate(camera), data),
-        OutMessage(topics.all_plates, data),
-        OutMessage(topics.camera_state(camera), data, retain=True),
-    ]
-    if event.get("watchlist") is not None:
-        messages.append(OutMessage(topics.watchlist, data))
-        # The "watched vehicle present" signal: live, so a broker outage cannot
-        # deliver it late (after reconnecting) as if the car were at the gate now.
-        messages.append(OutMessage(topics.camera_watchlist(camera), data, live=True))
-    return messages

@@ -24,6 +24,8 @@ from typing import Any
 
 from platereader.watchlist import normalize_plate
 
+from .events import PlateEvent
+
 _LOGGER = logging.getLogger(__name__)
 
 FILE_NAME = "history.sqlite3"
@@ -69,39 +71,36 @@ _SCHEMA = (
 _PRUNE_EVERY = 3600.0
 
 
-def row_from_event(event: dict[str, Any]) -> tuple[Any, ...]:
+def row_from_event(event: PlateEvent) -> tuple[Any, ...]:
     """A plate event (docs/bridge.md) as a `reads` row."""
-    region = event.get("region") or {}
-    vehicle = event.get("vehicle") or {}
-    match = event.get("watchlist") or {}
-    snapshot = event.get("snapshot") or {}
+    region, vehicle, match, snapshot = event.region, event.vehicle, event.watchlist, event.snapshot
     values = {
-        "id": event.get("id"),
-        "time": event.get("time"),
-        "read_time": event.get("read_time"),
-        "camera": event.get("camera"),
-        "source": event.get("source"),
-        "source_event_id": event.get("source_event_id"),
-        "label": event.get("label"),
-        "event_type": event.get("event_type"),
-        "plate": event.get("plate"),
-        "plate_normalized": normalize_plate(event.get("plate") or ""),
-        "score": event.get("score"),
-        "candidates": json.dumps(event.get("candidates") or []),
-        "region": region.get("code"),
-        "region_score": region.get("score"),
-        "box": json.dumps(event.get("box")) if event.get("box") else None,
-        "vehicle_type": vehicle.get("type"),
-        "vehicle_score": vehicle.get("score"),
-        "make": event.get("make"),
-        "model": event.get("model"),
-        "color": event.get("color"),
-        "orientation": event.get("orientation"),
-        "watchlist_name": match.get("name"),
-        "watchlist_plate": match.get("plate"),
-        "watchlist_distance": match.get("distance"),
-        "snapshot": snapshot.get("saved"),
-        "snapshot_url": snapshot.get("url") or snapshot.get("path") or snapshot.get("topic"),
+        "id": event.id,
+        "time": event.time,
+        "read_time": event.read_time,
+        "camera": event.camera,
+        "source": event.source,
+        "source_event_id": event.source_event_id,
+        "label": event.label,
+        "event_type": event.event_type,
+        "plate": event.plate,
+        "plate_normalized": normalize_plate(event.plate or ""),
+        "score": event.score,
+        "candidates": json.dumps([c.model_dump(mode="json") for c in event.candidates]),
+        "region": region.code if region else None,
+        "region_score": region.score if region else None,
+        "box": json.dumps(event.box.model_dump(mode="json")) if event.box else None,
+        "vehicle_type": vehicle.type if vehicle else None,
+        "vehicle_score": vehicle.score if vehicle else None,
+        "make": event.make,
+        "model": event.model,
+        "color": event.color,
+        "orientation": event.orientation,
+        "watchlist_name": match.name if match else None,
+        "watchlist_plate": match.plate if match else None,
+        "watchlist_distance": match.distance if match else None,
+        "snapshot": snapshot.saved,
+        "snapshot_url": snapshot.url or snapshot.path or snapshot.topic,
     }
     return tuple(values[name] for name in COLUMN_NAMES)
 
@@ -135,8 +134,8 @@ class HistoryWriter:
         )
         self._thread.start()
 
-    def record(self, event: dict[str, Any]) -> None:
-        if self._thread is not None and event.get("plate") is not None:
+    def record(self, event: PlateEvent) -> None:
+        if self._thread is not None and event.plate is not None:
             self._queue.put(row_from_event(event))
 
     def close(self, timeout: float = 10.0) -> None:

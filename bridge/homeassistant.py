@@ -26,20 +26,20 @@ import contextlib
 import json
 import logging
 import re
-import time
 import uuid
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from platereader import PlateResult
 
 from . import __version__
 from .config import BridgeConfig
-from .events import EVENT_DETECTED, EVENT_NO_PLATE, EVENT_UNKNOWN, EVENT_WATCHED, Topics
+from .events import (
+    EVENT_DETECTED,
+    EVENT_NO_PLATE,
+    EVENT_UNKNOWN,
+    EVENT_WATCHED,
+    EventType,
+    Topics,
+)
 from .mqtt import InMessage, MqttLink
-from .pipeline import ReadReport
-from .snapshots import annotate_image
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -366,8 +366,10 @@ class Discovery:
         mmc = self.config.camera(camera).mmc
         return bool(mmc if mmc is not None else self.config.api.mmc)
 
-    def event_types(self) -> list[str]:
-        types = [EVENT_WATCHED, EVENT_UNKNOWN] if self.config.watchlist else [EVENT_DETECTED]
+    def event_types(self) -> list[EventType]:
+        types: list[EventType] = (
+            [EVENT_WATCHED, EVENT_UNKNOWN] if self.config.watchlist else [EVENT_DETECTED]
+        )
         if self.config.pipeline.publish_no_plate:
             types.append(EVENT_NO_PLATE)
         return types
@@ -523,65 +525,3 @@ class Discovery:
                 payload
             )
         return configs
-
-
-class ImagePublisher:
-    """The last annotated snapshot of each camera, retained on `<base>/<camera>/image`.
-
-    Annotating is Pillow work in one worker thread shared by every camera (one
-    decoded picture in memory at a time); per camera at most one image is made
-    per `interval` seconds and only the latest read waits (older ones are
-    skipped), so a burst of reads costs a few images, not one each.
-    """
-
-    def __init__(self, link: MqttLink, topics: Topics, interval: float) -> None:
-        self.link = link
-        self.topics = topics
-        self.interval = interval
-        self._pending: dict[str, tuple[bytes, Sequence[PlateResult]]] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._last: dict[str, float] = {}
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annotate")
-        self.published = 0
-        self._stopping = asyncio.Event()
-
-    def observe(self, report: ReadReport) -> None:
-        if not report.events or not report.image:
-            # Nothing published for this picture (no plate, a duplicate ...), or a
-            # read published without a picture (Frigate's, when its snapshot failed).
-            return
-        camera = report.context.camera
-        self._pending[camera] = (report.image, report.results)
-        if camera not in self._tasks:
-            self._tasks[camera] = asyncio.create_task(self._run(camera), name=f"image-{camera}")
-
-    async def _run(self, camera: str) -> None:
-        try:
-            while camera in self._pending:
-                wait = self._last.get(camera, -1e9) + self.interval - time.monotonic()
-                if wait > 0 and not self._stopping.is_set():
-                    with contextlib.suppress(TimeoutError):  # stopping: draw the last one now
-                        await asyncio.wait_for(self._stopping.wait(), wait)
-                image, results = self._pending.pop(camera)
-                self._last[camera] = time.monotonic()
-                try:
-                    data = await asyncio.get_running_loop().run_in_executor(
-                        self._executor, annotate_image, image, results
-                    )
-                except Exception as err:  # a picture Pillow cannot draw on
-                    _LOGGER.warning("cannot annotate the snapshot of %s: %s", camera, err)
-                    continue
-                self.link.publish_volatile(self.topics.camera_image(camera), data, retain=True)
-                self.published += 1
-        finally:
-            self._tasks.pop(camera, None)
-
-    async def stop(self, within: float = 5.0) -> None:
-        self._stopping.set()
-        tasks = list(self._tasks.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=within)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        await asyncio.to_thread(self._executor.shutdown, wait=True)

@@ -10,7 +10,10 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import ErrorEvent
 
 
 class Latency:
@@ -57,7 +60,7 @@ class Metrics:
         self.processing = Latency()  # the overhead without the queue wait
         self.gauges: dict[str, Callable[[], Any]] = {}
         self.started = time.time()
-        self.last_error: dict[str, Any] | None = None  # the last error event published
+        self.last_error: ErrorEvent | None = None  # the last error event published
 
     def inc(self, name: str, amount: int = 1) -> None:
         self.counters[name] += amount
@@ -74,5 +77,7 @@ class Metrics:
             "api_time": self.api_time.summary(),
             "queue_wait": self.queue_wait.summary(),
             "processing": self.processing.summary(),
-            "last_error": self.last_error,
+            "last_error": (
+                None if self.last_error is None else self.last_error.model_dump(mode="json")
+            ),
         }

@@ -10,9 +10,11 @@ tasks take them round-robin and, for each:
 4. keep plates scoring at least the camera's `min_score` whose box centre is in
    the camera's zones and in none of its ignore zones;
 5. suppress the same plate on the same camera within the cool-down;
-6. match the watch list, build the event, publish it.
+6. match the watch list, build the typed events and hand them, with the
+   picture, to every sink as one `Read` (`bridge.sinks.base`).
 
-Failures become error events on `<base>/errors`; the service goes on.
+Failures become `ErrorEvent`s for the sinks; the service goes on. The
+pipeline knows no sink by name: the service builds them and passes them in.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platereader import (
     PlateReader,
@@ -51,23 +52,23 @@ from .events import (
     EVENT_DETECTED,
     EVENT_UNKNOWN,
     EVENT_WATCHED,
+    ErrorKind,
+    PlateEvent,
     ReadContext,
-    Topics,
-    encode,
+    SourceKind,
     error_event,
     plate_event,
-    plate_messages,
 )
 from .metrics import Metrics
-from .outbox import OutMessage
 from .queue import CameraQueue, Queued
-from .snapshots import SnapshotStore
+from .sinks.base import AnnotatedPicture, CameraSeen, Notice, Read, Sink
 from .zones import Polygon, in_zones
 
 _LOGGER = logging.getLogger(__name__)
-_IMAGE_SUFFIXES = frozenset({"jpg", "jpeg", "png", "webp", "bmp", "gif"})
 
-Publish = Callable[[Sequence[OutMessage]], None]
+OutcomeStatus = Literal["read", "no_plate", "error", "skipped", "dropped"]
+# Names the picture's saved copy before the events are built, so they can point to it.
+KeepAs = Callable[[ReadContext], str]
 
 
 class SnapshotError(Exception):
@@ -82,25 +83,11 @@ class SnapshotError(Exception):
 class Outcome:
     """What happened to a job; given to its `on_done`."""
 
-    status: str  # "read" | "no_plate" | "error" | "skipped" | "dropped"
+    status: OutcomeStatus
     best_score: float | None = None
     plates: tuple[str, ...] = ()
-    error_kind: str | None = None
+    error_kind: str | None = None  # an error event's kind, a pause or a drop reason
     retryable: bool = False
-    # The best plate kept for this picture (duplicates included), for write-backs.
-    best_plate: str | None = None
-    best_plate_score: float | None = None
-    watch_name: str | None = None
-
-
-@dataclass(slots=True)
-class ReadReport:
-    """One finished lookup, for the outputs that follow a read (image, history ...)."""
-
-    context: ReadContext
-    image: bytes
-    results: Sequence[PlateResult]  # everything the API found (drawn on the snapshot)
-    events: list[dict[str, Any]]  # the plate events published for it
 
 
 @dataclass(eq=False, slots=True)
@@ -181,16 +168,17 @@ class Pipeline:
         self,
         config: BridgeConfig,
         reader: PlateReader,
-        publish: Publish,
         metrics: Metrics,
         *,
+        sinks: Sequence[Sink] = (),
+        keep_as: KeepAs | None = None,
         gate: ReadGate | None = None,
     ) -> None:
         self.config = config
         self.reader = reader
-        self._publish = publish
         self.metrics = metrics
-        self.topics = Topics(config.mqtt.base_topic)
+        self.sinks = tuple(sinks)
+        self._keep_as = keep_as
         self.watchlist = WatchList(entry.to_entry() for entry in config.watchlist)
         self.gate = gate or ReadGate(
             reader,
@@ -215,18 +203,6 @@ class Pipeline:
         self._idle = asyncio.Event()
         self._idle.set()
         self._background: set[asyncio.Task[Any]] = set()
-        self._snapshots_dir = config.storage.path / "snapshots"
-        self.snapshots = SnapshotStore(
-            self._snapshots_dir,
-            keep=config.storage.snapshots_keep,
-            max_age_days=config.storage.snapshots_max_age_days,
-            max_mb=config.storage.snapshots_max_mb,
-            save_raw=config.storage.save_raw,
-        )
-        # Outputs that follow a read; each must return at once (spawn slow work).
-        self.observers: list[Callable[[ReadReport], None]] = []
-        self.camera_listeners: list[Callable[[str], None]] = []  # a picture of a camera came
-        self.error_listeners: list[Callable[[dict[str, Any]], None]] = []
         self._cameras_seen: set[str] = set()
         metrics.gauges["in_flight"] = lambda: self._in_flight
         metrics.gauges["reads_paused"] = lambda: self.gate.paused
@@ -246,8 +222,7 @@ class Pipeline:
         self.metrics.inc("received")
         if job.camera not in self._cameras_seen:
             self._cameras_seen.add(job.camera)
-            for listener in self.camera_listeners:
-                listener(job.camera)
+            self._emit(CameraSeen(job.camera))
         self._idle.clear()
         self.queue.put(job)
 
@@ -316,16 +291,19 @@ class Pipeline:
             job = await self.queue.get()
             self._in_flight += 1
             try:
-                outcome = await self._process(job)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # a bug must not stop the worker
-                _LOGGER.exception("unexpected error reading %s", job.context.source_event_id)
-                self._error(job, "internal", f"unexpected error: {type(err).__name__}")
-                outcome = Outcome("error", error_kind="internal")
+                try:
+                    outcome = await self._process(job)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:  # a bug must not stop the worker
+                    _LOGGER.exception("unexpected error reading %s", job.context.source_event_id)
+                    self._error(job, "internal", f"unexpected error: {type(err).__name__}")
+                    outcome = Outcome("error", error_kind="internal")
+                # The after-step (a folder's file deleted or moved) is part of the job: a
+                # drain at shutdown waits for it, else the file is read again next start.
+                await self._finish(job, outcome)
             finally:
                 self._in_flight -= 1
-            await self._finish(job, outcome)
             if not len(self.queue) and not self._in_flight:
                 self._idle.set()
 
@@ -385,62 +363,47 @@ class Pipeline:
         read_time = datetime.now(UTC)
 
         kept = self._keep(context.camera, rules, response)
-        published: list[str] = []
-        events: list[dict[str, Any]] = []
-        best_plate: str | None = None
-        best_plate_score: float | None = None
-        watch_name: str | None = None
-        best = max((r.score or 0.0 for r in response.plates), default=None)
-        saved = self._snapshot_path(job) if self.config.storage.save_snapshots and image else None
-        if saved is not None:
-            context.snapshot = _with_saved(context, saved)
+        if self._keep_as is not None and image:
+            context.snapshot = context.snapshot.model_copy(update={"saved": self._keep_as(context)})
+        events: list[PlateEvent] = []
+        repeats: list[PlateEvent] = []
         for result in kept:
             match = self.watchlist.match(result)
-            # The label written back: a watched plate first, then the best score.
-            rank = (match is not None, result.score or 0.0)
-            if best_plate is None or rank > (watch_name is not None, best_plate_score or 0.0):
-                best_plate, best_plate_score = result.plate, result.score
-                watch_name = match.entry.name if match is not None else None
-            if self.deduper.seen(context.camera, result, rules.cooldown):
-                self.metrics.inc("duplicates_suppressed")
-                continue
             if match is not None:
-                self.metrics.inc("watchlist_matches")
                 event_type = EVENT_WATCHED
             else:
                 event_type = EVENT_UNKNOWN if self.watchlist else EVENT_DETECTED
             event = plate_event(
                 context, result, match, read_time=read_time, event_type=event_type, read_by=read_by
             )
-            self._publish(plate_messages(self.topics, event))
-            self.metrics.inc("plates_published")
-            published.append(result.plate or "")
+            if self.deduper.seen(context.camera, result, rules.cooldown):
+                self.metrics.inc("duplicates_suppressed")
+                repeats.append(event)
+                continue
+            if match is not None:
+                self.metrics.inc("watchlist_matches")
             events.append(event)
         if not response.plates and self.config.pipeline.publish_no_plate:
-            self._publish_no_plate(context, read_time, read_by)
+            no_plate = PlateResult(plate=None)
+            events.append(
+                plate_event(context, no_plate, None, read_time=read_time, read_by=read_by)
+            )
+        picture = AnnotatedPicture(image, response.results) if image else None
+        self._emit(Read(context, tuple(events), tuple(repeats), picture))
+        published = tuple(event.plate or "" for event in events if event.plate is not None)
+        if published:
+            self.metrics.inc("plates_published", len(published))
         done = time.perf_counter()
         # Bridge overhead: everything but waiting for the picture and for the API.
         overhead = (done - job.received) - (api_done - fetch_started)
         self.metrics.overhead.add(overhead)
         self.metrics.processing.add(overhead - (fetch_started - job.received))
-        if saved is not None and response.results:
-            self._spawn(self._save_snapshot(saved, image, response.results))
         if not response.plates:
             self.metrics.inc("reads_without_plate")
-        if self.observers:
-            report = ReadReport(context, image, response.results, events)
-            for observer in self.observers:
-                try:
-                    observer(report)
-                except Exception:
-                    _LOGGER.exception("an output failed after the read of %s", context.camera)
         return Outcome(
             "read" if response.plates else "no_plate",
-            best_score=best,
-            plates=tuple(published),
-            best_plate=best_plate,
-            best_plate_score=best_plate_score,
-            watch_name=watch_name,
+            best_score=max((r.score or 0.0 for r in response.plates), default=None),
+            plates=published,
         )
 
     def _keep(self, camera: str, rules: CameraRules, response: ReadResponse) -> list[PlateResult]:
@@ -463,24 +426,13 @@ class Pipeline:
             kept.append(result)
         return kept
 
-    def _publish_no_plate(self, context: ReadContext, read_time: datetime, read_by: ReadBy) -> None:
-        event = plate_event(
-            context, PlateResult(plate=None), None, read_time=read_time, read_by=read_by
-        )
-        data = encode(event)
-        self._publish(
-            [
-                OutMessage(self.topics.camera_plate(context.camera), data),
-                OutMessage(self.topics.all_plates, data),
-            ]
-        )
-
     # -- errors ---------------------------------------------------------------------------------
 
     def _api_error(self, job: Job, err: PlateReaderError) -> Outcome:
         message = str(err)
         retryable = False
         pause: Callable[[str], None] | None = None
+        kind: ErrorKind
         if isinstance(err, PlateReaderImageError):
             kind = "image"
             self.metrics.inc("image_errors")
@@ -505,7 +457,7 @@ class Pipeline:
             pause(message)  # announced as its own error event
         return Outcome("error", error_kind=kind, retryable=retryable)
 
-    def _error(self, job: Job, kind: str, message: str, *, retryable: bool = False) -> None:
+    def _error(self, job: Job, kind: ErrorKind, message: str, *, retryable: bool = False) -> None:
         context = job.context
         _LOGGER.warning(
             "%s %s on %s: %s", kind, context.source_event_id or "", context.camera, message
@@ -521,17 +473,17 @@ class Pipeline:
 
     def error(
         self,
-        kind: str,
+        kind: ErrorKind,
         message: str,
         *,
         camera: str | None = None,
-        source: str | None = None,
+        source: SourceKind | None = None,
         source_event_id: str | None = None,
         retryable: bool = False,
     ) -> None:
-        """Publish an error event on `<base>/errors`."""
+        """Hand an error event to the sinks (MQTT: `<base>/errors`)."""
         self.metrics.inc("errors_published")
-        payload = error_event(
+        event = error_event(
             kind,
             message,
             camera=camera,
@@ -539,13 +491,20 @@ class Pipeline:
             source_event_id=source_event_id,
             retryable=retryable,
         )
-        self._publish([OutMessage(self.topics.errors, encode(payload))])
-        self.metrics.last_error = payload
-        for listener in self.error_listeners:
-            listener(payload)
+        self._emit(event)
+
+    def _emit(self, notice: Notice) -> None:
+        for sink in self.sinks:
+            try:
+                sink.handle(notice)
+            except Exception:  # one broken output must not cost the others the read
+                _LOGGER.exception("%s failed on %s", type(sink).__name__, type(notice).__name__)
 
     def _gate_changed(self, paused: str | None, message: str) -> None:
-        self.error(paused or "resumed", message, retryable=paused is not None)
+        kind: ErrorKind = "resumed"
+        if paused is not None:
+            kind = "budget" if paused == "budget" else "forbidden"
+        self.error(kind, message, retryable=paused is not None)
 
     def _dropped(self, job: Job, reason: str) -> None:
         if job.on_done is not None:
@@ -553,34 +512,7 @@ class Pipeline:
             outcome = Outcome("dropped", error_kind=reason, retryable=reason == "dropped_shutdown")
             self._spawn(self._finish(job, outcome))
 
-    # -- snapshots ---------------------------------------------------------------------------
-
-    def _snapshot_path(self, job: Job) -> Path:
-        stamp = job.context.time.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3]
-        ident = "".join(
-            c if c.isalnum() or c in "-_." else "_" for c in (job.context.source_event_id or "")
-        )[:64]
-        # A folder source's event id is the file name: "car.jpg" must not give "….jpg.jpg".
-        stem, dot, suffix = ident.rpartition(".")
-        if dot and stem and suffix.lower() in _IMAGE_SUFFIXES:
-            ident = stem
-        name = f"{stamp}-{ident}.jpg" if ident else f"{stamp}.jpg"
-        return self._snapshots_dir / job.camera / name
-
-    async def _save_snapshot(
-        self, path: Path, image: bytes, results: Sequence[PlateResult]
-    ) -> None:
-        try:
-            await asyncio.to_thread(self.snapshots.save, path, image, results)
-        except (OSError, PlateReaderError) as err:
-            _LOGGER.warning("cannot save the snapshot %s: %s", path, err)
-
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _with_saved(context: ReadContext, saved: Path) -> Any:
-    ref = context.snapshot
-    return type(ref)(kind=ref.kind, url=ref.url, topic=ref.topic, path=ref.path, saved=str(saved))

@@ -1,13 +1,17 @@
 """The long-running service: wiring, start-up and graceful shutdown.
 
-Start-up: open the outbox, connect to the broker in the background (the
-service runs, and keeps results on disk, while the broker is away), check
-the API budget, start the readers and then the sources.
+The data flows one way: sources -> pipeline -> sinks (`bridge.sinks`). The
+service builds the sinks from the configuration, hands them to the pipeline
+and wires the sources to it.
+
+Start-up: open the outbox, start the sinks, connect to the broker in the
+background (the service runs, and keeps results on disk, while the broker is
+away), check the API budget, start the readers and then the sources.
 
 Shutdown (SIGINT/SIGTERM, or `stop()`): stop taking inputs (messages that
 arrive now stay unacknowledged at the broker), finish every read queued or in
-flight (up to `pipeline.shutdown_timeout`), publish the results, publish
-`offline`, disconnect. Results the broker has not acknowledged stay in the
+flight (up to `pipeline.shutdown_timeout`), stop the sinks (their work in
+flight finishes), publish `offline`, disconnect. Results the broker has not acknowledged stay in the
 outbox for the next run.
 """
 
@@ -26,14 +30,22 @@ from platereader import PlateReader, RateLimiter
 from platereader.const import FREE_PLAN_RATE
 
 from .config import BridgeConfig
-from .events import Topics, encode
+from .events import Topics
 from .history import FILE_NAME as HISTORY_FILE
 from .history import HistoryWriter
-from .homeassistant import Discovery, ImagePublisher
+from .homeassistant import Discovery
 from .metrics import Metrics
 from .mqtt import MqttLink
-from .outbox import Outbox, OutMessage
-from .pipeline import Pipeline, ReadReport
+from .outbox import Outbox
+from .pipeline import KeepAs, Pipeline
+from .sinks.base import Sink
+from .sinks.frigate import FrigateWriteBack
+from .sinks.history import HistorySink
+from .sinks.homeassistant import DiscoverySink, ImageSink
+from .sinks.metrics import MetricsSink
+from .sinks.mqtt import MqttEventSink
+from .sinks.snapshots import SnapshotSink
+from .snapshots import SnapshotStore
 from .sources.folder import FolderSource
 from .sources.frigate import FrigateSource
 from .sources.topics import SnapshotTopicSource
@@ -76,7 +88,46 @@ class BridgeService:
         )
         self.http = httpx.AsyncClient(follow_redirects=False)
         self._own_http: httpx.AsyncClient | None = None
-        self.pipeline = Pipeline(config, self.reader, self.link.publish, self.metrics)
+        # The outputs, in the order they get each read: MQTT first (latency).
+        self.discovery = Discovery(config, self.link, self.topics)
+        self.metrics_sink = MetricsSink(
+            self.link,
+            self.topics,
+            self.metrics,
+            self.metrics_payload,
+            config.pipeline.metrics_interval,
+        )
+        self.sinks: list[Sink] = [
+            MqttEventSink(self.topics, self.link.publish),
+            DiscoverySink(self.discovery),
+            self.metrics_sink,
+        ]
+        if config.homeassistant.enabled and config.homeassistant.image:
+            self.sinks.append(
+                ImageSink(self.link, self.topics, config.homeassistant.image_interval)
+            )
+        keep_as: KeepAs | None = None
+        storage = config.storage
+        if storage.save_snapshots:
+            snapshots = SnapshotSink(
+                SnapshotStore(
+                    storage.path / "snapshots",
+                    keep=storage.snapshots_keep,
+                    max_age_days=storage.snapshots_max_age_days,
+                    max_mb=storage.snapshots_max_mb,
+                    save_raw=storage.save_raw,
+                )
+            )
+            keep_as = snapshots.path_for
+            self.sinks.append(snapshots)
+        if storage.history:
+            writer = HistoryWriter(
+                storage.path / HISTORY_FILE, max_age_days=storage.history_max_age_days
+            )
+            self.sinks.append(HistorySink(writer))
+        self.pipeline = Pipeline(
+            config, self.reader, self.metrics, sinks=self.sinks, keep_as=keep_as
+        )
         self.frigate: FrigateSource | None = None
         self.folders: list[FolderSource] = []
         self._sources: list[_Source] = []
@@ -89,6 +140,14 @@ class BridgeService:
                 sources.frigate, self.pipeline, self.link, frigate_http, self.metrics
             )
             self._sources.append(self.frigate)
+            self.sinks.append(
+                FrigateWriteBack(
+                    sources.frigate.write_back,
+                    self.frigate.client,
+                    self.frigate.plates,  # Frigate's own reads are not written back
+                    self.metrics,
+                )
+            )
         if sources.snapshot_topics:
             self._sources.append(
                 SnapshotTopicSource(
@@ -101,27 +160,7 @@ class BridgeService:
             )
             self.folders.append(source)
             self._sources.append(source)
-        # Outputs that follow the reads: discovery, the image entity, the history.
-        self.discovery = Discovery(config, self.link, self.topics)
-        self.pipeline.camera_listeners.append(self.discovery.camera_seen)
-        self.images: ImagePublisher | None = None
-        if config.homeassistant.enabled and config.homeassistant.image:
-            self.images = ImagePublisher(
-                self.link, self.topics, config.homeassistant.image_interval
-            )
-            self.pipeline.observers.append(self.images.observe)
-        self.history: HistoryWriter | None = None
-        if config.storage.history:
-            self.history = HistoryWriter(
-                config.storage.path / HISTORY_FILE,
-                max_age_days=config.storage.history_max_age_days,
-            )
-            self.pipeline.observers.append(self._record_history)
-        self.pipeline.error_listeners.append(lambda _: self._publish_metrics_soon())
-        self.link.on_connected.append(self.publish_metrics)
-        self._metrics_soon: asyncio.TimerHandle | None = None
         self._stop = asyncio.Event()
-        self._metrics_task: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
 
     def stop(self) -> None:
@@ -155,15 +194,12 @@ class BridgeService:
             self.reader.api_url,
             config.mqtt.base_topic,
         )
-        if self.history is not None:
-            await asyncio.to_thread(self.history.start)
-        self.discovery.start()
+        for sink in self.sinks:
+            await sink.start()
         await self.link.start()
         await self.pipeline.start()
         for source in self._sources:
             source.start()
-        if config.pipeline.metrics_interval > 0:
-            self._metrics_task = asyncio.create_task(self._publish_metrics(), name="metrics")
         # Everything allocated so far lives as long as the service: keep it out of the
         # collector's full passes, which would otherwise show up as latency spikes.
         gc.collect()
@@ -178,15 +214,10 @@ class BridgeService:
         await self.pipeline.stop(self.config.pipeline.shutdown_timeout)
         if self.frigate is not None:
             await self.frigate.stop()
-        if self.images is not None:
-            await self.images.stop()
-        await self.discovery.stop()
-        if self._metrics_task is not None:
-            self._metrics_task.cancel()
-            await asyncio.gather(self._metrics_task, return_exceptions=True)
-        if self._metrics_soon is not None:
-            self._metrics_soon.cancel()
-        self.publish_metrics()
+        for sink in self.sinks:  # the metrics last: they count what the others did
+            if sink is not self.metrics_sink:
+                await sink.stop()
+        await self.metrics_sink.stop()
         await self.link.stop(flush_timeout=5.0)
         await self.reader.close()
         await self.api_http.aclose()
@@ -194,8 +225,6 @@ class BridgeService:
         if self._own_http is not None:
             await self._own_http.aclose()
         self.outbox.close()
-        if self.history is not None:
-            await asyncio.to_thread(self.history.close)
         _LOGGER.info("stopped: %s", dict(self.metrics.counters))
 
     def metrics_payload(self) -> dict[str, object]:
@@ -204,27 +233,4 @@ class BridgeService:
         return data
 
     def publish_metrics(self) -> None:
-        self.link.publish(
-            [OutMessage(self.topics.metrics, encode(self.metrics_payload()), retain=True)]
-        )
-
-    def _record_history(self, report: ReadReport) -> None:
-        if self.history is not None:
-            for event in report.events:
-                self.history.record(event)
-
-    def _publish_metrics_soon(self) -> None:
-        """After an error: metrics within a second (the 'last error' sensor), not
-        once per error in a storm."""
-        if self._metrics_soon is None:
-
-            def publish() -> None:
-                self._metrics_soon = None
-                self.publish_metrics()
-
-            self._metrics_soon = asyncio.get_running_loop().call_later(1.0, publish)
-
-    async def _publish_metrics(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.pipeline.metrics_interval)
-            self.publish_metrics()
+        self.metrics_sink.publish()

@@ -2,7 +2,7 @@
 
 `<storage.path>/snapshots/<camera>/<time>-<source event id>.jpg` is the picture
 with the plate boxes, plate texts and vehicle boxes drawn
-(`platereader.annotate`); with `storage.save_raw` the picture as read is kept
+(`AnnotatedPicture`, drawn once per read); with `storage.save_raw` the picture as read is kept
 beside it as `<same name>.raw.<jpg|png|...>`. Retention, applied after each
 save: at most `snapshots_keep` per camera, none older than
 `snapshots_max_age_days`, and at most `snapshots_max_mb` over all cameras (the
@@ -18,19 +18,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from platereader import PlateResult
+from .sinks.base import AnnotatedPicture
 
 _LOGGER = logging.getLogger(__name__)
 
 RAW_MARK = ".raw"
 _SIZE_CHECK_EVERY = 30.0  # seconds between two scans of every camera's folder
-
-
-def annotate_image(image: bytes, results: Sequence[PlateResult]) -> bytes:
-    """The JPEG with every result's boxes and plate text drawn (blocking)."""
-    from platereader.annotate import annotate  # Pillow: imported when first needed
-
-    return annotate(image, results)
 
 
 def _extension(image: bytes) -> str:
@@ -70,11 +63,12 @@ class SnapshotStore:
         self._lock = threading.Lock()
         self._last_size_check = 0.0
 
-    def save(self, path: Path, image: bytes, results: Sequence[PlateResult]) -> Path:
+    def save(self, path: Path, picture: AnnotatedPicture) -> Path:
         """Write the annotated copy at `path` (and the raw picture), then prune."""
-        data = annotate_image(image, results)
+        data = picture.annotated()
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.save_raw:
+            image = picture.image
             _write(path.with_name(path.stem + RAW_MARK + _extension(image)), image)
         _write(path, data)
         self.prune(path.parent)

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.addon import AddonError, build_config, check_options, main, options_to_config
+from bridge.addon import AddonError, build_config, main, options_to_config
 from bridge.config import BridgeConfig
+from tests.addon_schema import check_options
 
 REPO = Path(__file__).resolve().parents[1]
 ADDON = REPO / "addon"

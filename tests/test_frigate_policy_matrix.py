@@ -20,7 +20,8 @@ from typing import Any, Literal
 import pytest
 
 from platereader.frigate_events import FrigateFilter, parse_event
-from platereader.frigate_policy import Action, FrigatePlates, LprOptions, decide
+from platereader.frigate_flow import FrigateEventPolicy, LookupFacts, Step
+from platereader.frigate_policy import LprOptions
 from platereader.frigate_tracker import EventTracker
 
 Box = tuple[int, int, int, int]
@@ -172,31 +173,21 @@ MATRIX: tuple[Row, ...] = (
 
 
 def run_core(row: Row) -> tuple[int, int]:
-    """The row through the core: (lookups, Frigate reads published).
+    """The row through the core's one policy: (lookups, Frigate reads published).
 
-    The products' order: parse, filter, Frigate's read (published when it is
-    enough), then the tracker; each lookup reports the API's best score back.
+    Each lookup reports the API's best score back, as both products do.
     """
-    candidates, tracker, plates = FrigateFilter(), EventTracker(), FrigatePlates()
+    policy = FrigateEventPolicy(
+        FrigateFilter(), EventTracker(), LprOptions(), lambda camera, plate: LookupFacts()
+    )
     lookups = published = 0
     for now, message in enumerate(row.messages):
-        event = parse_event(message.payload("ev-1", "driveway"))
-        if not candidates.accepts(event):
-            continue
-        plate = event.frigate_plate
-        if plate is not None:
-            plates.add(plate)
-            if plates.published(event.id):
-                continue
-            verdict = decide(plate, LprOptions(), reads_plates=plates.reads_plates(event.camera))
-            if verdict.action is Action.PUBLISH:
-                plates.mark_published(event.id)
-                tracker.settle(event.id, now=float(now))
-                published += 1
-                continue
-        if tracker.decide(event, now=float(now)):
+        judgement = policy.on_event(parse_event(message.payload("ev-1", "driveway")), float(now))
+        assert judgement.step not in (Step.HOLD, Step.RELEASE), judgement  # no LPR wait here
+        if judgement.step is Step.LOOKUP:
             lookups += 1
-            tracker.record(event.id, row.api_score)
+            policy.record("ev-1", row.api_score)
+        published += judgement.step is Step.PUBLISH
     return lookups, published
 
 

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 SUB_LABEL_MAX: Final = 100  # Frigate's limit for sub labels and plates
 
+
 class FrigateError(Exception):
     """Talking to Frigate's HTTP API failed. Messages never contain credentials."""
 
@@ -433,4 +434,3 @@ class FrigateClient:
                 f"(HTTP {response.status_code}){': ' + detail if detail else ''}",
                 status=response.status_code,
             )
-

@@ -27,8 +27,8 @@ from .const import (
     DOMAIN,
     SUBENTRY_CAMERA,
 )
-from .coordinator import PlateRecognizerCoordinator
-from .data import PlateRecognizerConfigEntry, PlateRecognizerData, Reachability
+from .coordinator import PlateRecognizerCoordinator, Reachability
+from .data import PlateRecognizerConfigEntry, PlateRecognizerData
 from .platereader import PlateReader, PlateReaderConfigError
 from .services import async_setup_services
 from .settings import CameraSettings, Settings, migrate_watchlist_options

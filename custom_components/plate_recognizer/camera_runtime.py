@@ -37,7 +37,7 @@ from .const import (
     TRIGGER_ENTITY,
     TRIGGER_FRIGATE,
 )
-from .data import PlateRecognizerConfigEntry
+from .coordinator import PlateRecognizerConfigEntry
 from .frigate_trigger import FrigateTrigger
 from .platereader import (
     EngineConfig,
@@ -78,7 +78,10 @@ class CameraRuntime:
     """Reads of one camera subentry, and the state its entities show."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: PlateRecognizerConfigEntry, camera: CameraSettings
+        self,
+        hass: HomeAssistant,
+        entry: PlateRecognizerConfigEntry[CameraRuntime],
+        camera: CameraSettings,
     ) -> None:
         self.hass = hass
         self.entry = entry

@@ -1,18 +1,26 @@
-"""Polls the account's (cloud) or the server's (on-premise) usage."""
+"""Polls the account's (cloud) or the server's (on-premise) usage; what an entry keeps.
+
+The entry's runtime data is declared here, next to the coordinator it holds (as
+elgato does). It is generic in the camera type because `camera_runtime` needs this
+module (its cameras read through the entry's reader and coordinator): naming
+`CameraRuntime` here would make an import cycle. `data.py`, above both, names the
+concrete types the platforms use.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CLOUD_SCAN_INTERVAL, DOMAIN, LOCAL_SCAN_INTERVAL
-from .data import Reachability
 from .issues import async_set_no_credits_issue
 from .platereader import (
     PlateReader,
@@ -21,8 +29,48 @@ from .platereader import (
     PlateReaderNoCreditsError,
     ReadResponse,
 )
+from .settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class Reachability:
+    """Whether the API answers, shared by every entity of an entry.
+
+    A camera can go hours without a read, so both the usage poll and every
+    read report here. The outage is logged once when it starts and once when
+    it ends, not on every failed call.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self.available = True
+        self._listeners: list[Callable[[], None]] = []
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def failed(self, err: Exception) -> None:
+        if not self.available:
+            return
+        _LOGGER.warning("%s is unreachable: %s", self._name, err)
+        self.available = False
+        self._notify()
+
+    @callback
+    def succeeded(self) -> None:
+        if self.available:
+            return
+        _LOGGER.info("%s is reachable again", self._name)
+        self.available = True
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +94,12 @@ class PlateRecognizerCoordinator(DataUpdateCoordinator[Usage]):
     the poll is slow and each read updates the figures locally in between.
     """
 
-    config_entry: ConfigEntry
+    config_entry: ConfigEntry[RuntimeData[Any]]
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry,
+        entry: ConfigEntry[RuntimeData[Any]],
         reader: PlateReader,
         reachability: Reachability,
     ) -> None:
@@ -123,3 +171,19 @@ class PlateRecognizerCoordinator(DataUpdateCoordinator[Usage]):
         current = self.data
         if current.total is not None:
             self.async_set_updated_data(replace(current, calls=current.total))
+
+
+@dataclass
+class RuntimeData[CameraT]:
+    """What a loaded config entry keeps at run time (`entry.runtime_data`)."""
+
+    reader: PlateReader
+    coordinator: PlateRecognizerCoordinator
+    settings: Settings
+    reachability: Reachability
+    is_cloud: bool
+    cameras: dict[str, CameraT] = field(default_factory=dict)
+
+
+type PlateRecognizerConfigEntry[CameraT] = ConfigEntry[RuntimeData[CameraT]]
+"""A config entry of this integration, whose cameras are `CameraT` (`CameraRuntime`)."""

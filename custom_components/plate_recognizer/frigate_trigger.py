@@ -1,14 +1,13 @@
 """Frigate events of one camera, over Home Assistant's MQTT, start its reads.
 
-Which car event (`frigate/events`) deserves a lookup is the shared core's
-decision, the same as the MQTT bridge's: `platereader.frigate_events` parses
-and filters the event (vehicle labels, false positives), and
-`platereader.frigate_tracker.EventTracker` reads a car once more only when
-Frigate found a better view of it, at most `FRIGATE_MAX_READS` times, never
-once a good plate was read and never for a parked car. Frigate 0.16+ reads
-plates itself; what its read means (publish it as it is, hold the lookup a
-little while Frigate may still read the plate, or look up now) is
-`platereader.frigate_policy.decide`.
+What to do about each message is the shared core's one Frigate event policy,
+the same as the MQTT bridge's (`platereader.frigate_flow.FrigateEventPolicy`):
+filter the event (vehicle labels, false positives), use Frigate's own plate
+read (0.16+) when it is enough, else read a car once more only when Frigate
+found a better view of it (`platereader.frigate_tracker.EventTracker`: at most
+`FRIGATE_MAX_READS` times, never once a good plate was read, never for a
+parked car), holding the first lookup a little while Frigate may still read
+the plate. This module carries the answers out with the camera's picture.
 """
 
 from __future__ import annotations
@@ -24,20 +23,16 @@ from homeassistant.helpers.event import async_call_later
 from .const import FRIGATE_LPR_TOPIC, FRIGATE_MAX_READS, FRIGATE_TOPIC, TRIGGER_FRIGATE
 from .platereader.frigate_events import (
     DEFAULT_LABELS,
-    FrigateEvent,
     FrigateEventError,
     FrigateFilter,
     parse_event,
 )
+from .platereader.frigate_flow import FrigateEventPolicy, Judgement, LookupFacts, Step
 from .platereader.frigate_policy import (
-    Action,
     FrigatePayloadError,
     FrigatePlate,
     FrigatePlates,
-    LprDecision,
     LprOptions,
-    Reason,
-    decide,
     parse_lpr_update,
 )
 from .platereader.frigate_tracker import EventTracker
@@ -70,9 +65,16 @@ class FrigateTrigger:
         self.camera = camera
         self.options = options
         self.plates = FrigatePlates(max_events=256)
-        self.filter = FrigateFilter(cameras=frozenset({camera}), labels=DEFAULT_LABELS)
         # The lookup reads the camera's picture of now, not Frigate's snapshot.
         self.tracker = EventTracker(max_attempts=FRIGATE_MAX_READS, max_events=256, live_image=True)
+        self.policy = FrigateEventPolicy(
+            FrigateFilter(cameras=frozenset({camera}), labels=DEFAULT_LABELS),
+            self.tracker,
+            options,
+            self._facts,
+            plates=self.plates,
+            max_held=_MAX_HELD,
+        )
         self._held: dict[str, _Held] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
 
@@ -99,6 +101,7 @@ class FrigateTrigger:
         for held in self._held.values():
             held.cancel()
         self._held.clear()
+        self.policy.drop_held()
 
     # -- messages --------------------------------------------------------------
 
@@ -112,37 +115,12 @@ class FrigateTrigger:
             return
         if event.camera != self.camera:
             return
-        reason = self.filter.reason(event)
-        if reason is None and self.options.enabled and event.frigate_plate is not None:
-            self.plates.add(event.frigate_plate)
+        judgement = self.policy.on_event(event)
+        _LOGGER.debug("Frigate event %s: %s (%s)", event.id, judgement.step, judgement.reason)
+        self._carry_out(event.id, judgement)
         if event.type == "end":
             self._release(event.id)  # the car is gone: Frigate reads no more
-            self.tracker.end(event.id)
-            self.plates.forget(event.id)
-            return
-        if reason is not None:
-            _LOGGER.debug("Frigate event %s ignored: %s", event.id, reason)
-            return
-        if self.options.enabled and self._use_frigate_read(event.id):
-            return
-        if event.id in self._held:
-            return  # a lookup is held for this car already
-        self._judge(event)
-
-    def _judge(self, event: FrigateEvent) -> None:
-        decision = self.tracker.decide(event)
-        if not decision:
-            _LOGGER.debug("Frigate event %s not read: %s", event.id, decision.reason)
-            return
-        if (
-            self.options.enabled
-            and decision.attempt == 1  # only the first lookup of a car waits
-            and len(self._held) < _MAX_HELD
-            and self._verdict(event.id, waited=False).action is Action.WAIT
-        ):
-            self._hold(event.id)
-            return
-        self.hass.async_create_task(self._async_lookup(event.id))
+            self.policy.end(event.id)
 
     @callback
     def _async_lpr_message(self, message: Any) -> None:
@@ -154,51 +132,33 @@ class FrigateTrigger:
             return
         if plate is None or plate.camera != self.camera:
             return
-        self.plates.add(plate)
-        # Only for a car event seen here; otherwise its next message uses the plate.
-        if plate.event_id in self.tracker:
-            self._use_frigate_read(plate.event_id)
+        judgement = self.policy.on_plate(plate)
+        if judgement is not None:
+            self._carry_out(plate.event_id, judgement)
 
-    # -- Frigate's own reads -----------------------------------------------------
+    def _carry_out(self, event_id: str, judgement: Judgement) -> None:
+        if judgement.step is Step.LOOKUP:
+            self.hass.async_create_task(self._async_lookup(event_id))
+        elif judgement.step is Step.HOLD:
+            self._hold(event_id)
+        elif judgement.step is Step.RELEASE:
+            self._release(event_id)
+        elif judgement.step is Step.PUBLISH and judgement.plate is not None:
+            held = self._held.pop(event_id, None)
+            if held is not None:
+                held.cancel()  # the lookup held for this car is not needed
+            self.hass.async_create_task(self._async_publish(judgement.plate))
 
-    def _verdict(self, event_id: str, *, waited: bool) -> LprDecision:
-        plate = self.plates.get(event_id)
+    def _facts(self, camera: str, plate: FrigatePlate | None) -> LookupFacts:
         settings = self.runtime.entry.runtime_data.settings
         watched = (
             self.options.confirm_watched
             and plate is not None
             and settings.watchlist.match(plate.result()) is not None
         )
-        return decide(
-            plate,
-            self.options,
-            reads_plates=self.plates.reads_plates(self.camera),
-            mmc=settings.mmc,
-            watched=watched,
-            waited=waited,
-        )
+        return LookupFacts(mmc=settings.mmc, watched=watched)
 
-    def _use_frigate_read(self, event_id: str) -> bool:
-        """Publish Frigate's read of the car if it is enough; True if the message needs
-        nothing more (read by Frigate, or the lookup confirming it released)."""
-        if self.plates.published(event_id):
-            return True
-        plate = self.plates.get(event_id)
-        if plate is None or self.tracker.settled(event_id):
-            return False  # no read of Frigate's, or a lookup found the plate already
-        verdict = self._verdict(event_id, waited=False)
-        if verdict.reason is Reason.CONFIRM_WATCHED and event_id in self._held:
-            self._release(event_id)  # a watched plate to confirm: look up now
-            return True
-        if verdict.action is not Action.PUBLISH:
-            return False
-        held = self._held.pop(event_id, None)
-        if held is not None:
-            held.cancel()  # the lookup held for this car is not needed
-        self.plates.mark_published(event_id)
-        self.tracker.settle(event_id)
-        self.hass.async_create_task(self._async_publish(plate))
-        return True
+    # -- a lookup held back while Frigate may still read the plate ----------------
 
     def _hold(self, event_id: str) -> None:
         cancel = async_call_later(self.hass, self.options.wait, partial(self._wait_over, event_id))
@@ -222,10 +182,15 @@ class FrigateTrigger:
         if held is None:
             return
         held.cancel()
-        if self._verdict(event_id, waited=True).action is Action.PUBLISH:
-            self._use_frigate_read(event_id)
+        judgement = self.policy.wait_over(event_id)
+        if judgement is None or judgement.step is Step.IGNORE:
+            return
+        if judgement.step is Step.PUBLISH and judgement.plate is not None:
+            self.hass.async_create_task(self._async_publish(judgement.plate))
             return
         self.hass.async_create_task(self._async_lookup(event_id, held.image))
+
+    # -- reads ---------------------------------------------------------------------
 
     async def _async_publish(self, plate: FrigatePlate) -> None:
         await self.runtime.async_triggered_read(TRIGGER_FRIGATE, frigate=plate)
@@ -239,4 +204,4 @@ class FrigateTrigger:
                 best = max(scores, default=None)
         finally:
             # Always: it ends the lookup in flight, and a good plate ends the event's lookups.
-            self.tracker.record(event_id, best)
+            self.policy.record(event_id, best)

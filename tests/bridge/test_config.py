@@ -229,3 +229,64 @@ def test_run_with_bad_config_exits_with_usage(
     bad.write_text("mqtt: {port: x}\n")
     assert main(["run", "-c", str(bad)]) == EXIT_USAGE
     assert "mqtt.port" in capsys.readouterr().err
+
+
+FRIGATE = MINIMAL + "  frigate:\n    url: http://frigate:5000/\n"
+
+
+def test_every_topic_setting_follows_the_same_rule() -> None:
+    # mqtt.base_topic, sources.frigate.topic_prefix and homeassistant.prefix: one type.
+    config = parse(
+        FRIGATE.replace("host: broker", "host: broker\n  base_topic: /pb/")
+        + "    topic_prefix: /frig/\nhomeassistant:\n  prefix: ha/\n"
+    )
+    assert (config.mqtt.base_topic, config.homeassistant.prefix) == ("pb", "ha")
+    assert config.sources.frigate is not None
+    assert config.sources.frigate.topic_prefix == "frig"
+    assert config.sources.frigate.url == "http://frigate:5000"
+    for bad in ("a/#", "a/+/b", "$SYS", "/"):
+        found = problems(
+            FRIGATE.replace("host: broker", f"host: broker\n  base_topic: '{bad}'")
+            + f"    topic_prefix: '{bad}'\nhomeassistant:\n  prefix: '{bad}'\n"
+        )
+        messages = {p.split(": ", 2)[2].rsplit(" (line", 1)[0] for p in found}
+        keys = sorted(p.split(": ", 2)[1] for p in found)
+        assert keys == ["homeassistant.prefix", "mqtt.base_topic", "sources.frigate.topic_prefix"]
+        assert len(messages) == 1, messages
+
+
+def test_urls_and_regions_share_their_checks() -> None:
+    found = problems(
+        FRIGATE.replace("url: http://frigate:5000/", "url: frigate:5000")
+        + "cameras:\n  gate:\n    regions: [GB, xx-toolong]\n"
+    )
+    assert "c.yaml: sources.frigate.url: must be an http(s) URL (line 10)" in found
+    assert any(p.startswith("c.yaml: cameras.gate.regions: region 'xx-toolong'") for p in found)
+    config = parse(MINIMAL + "cameras:\n  gate:\n    regions: [' GB ', us-ca]\n")
+    assert config.cameras["gate"].regions == ("gb", "us-ca")
+
+
+def test_anchors_and_aliases_are_read_with_their_lines() -> None:
+    # The file is parsed once into a node tree that gives both the data and the lines.
+    found = problems(
+        MINIMAL
+        + textwrap.dedent(
+            """
+            cameras:
+              gate: &cam
+                min_score: 2
+              door: *cam
+            """
+        )
+    )
+    assert any(p.startswith("c.yaml: cameras.gate.min_score:") and "(line 12)" in p for p in found)
+    assert any(p.startswith("c.yaml: cameras.door.min_score:") for p in found)
+    assert problems("a: 1\n---\nb: 2\n")[0].startswith("c.yaml: not valid YAML (line")
+
+
+def test_the_package_keeps_its_public_names() -> None:
+    import bridge.config as config
+
+    for name in ("BridgeConfig", "ConfigError", "load_config", "parse_config", "StorageConfig"):
+        assert name in config.__all__
+    assert config.FrigateConfig.__module__ == "bridge.config.sources"

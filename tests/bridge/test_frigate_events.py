@@ -601,7 +601,7 @@ def test_error_keeps_camera_and_event_id_when_the_payload_has_them() -> None:
         parse_event(json.dumps(payload))
     assert (e.value.camera, e.value.event_id) == ("driveway", "m13")
     # Only what the payload really has: no camera, an id of the wrong type.
-    with pytest.raises(FrigateEventError, match=r"after\.camera is missing") as e:
+    with pytest.raises(FrigateEventError, match=r"after\.id must be a non-empty string") as e:
         parse_event(json.dumps({"type": "new", "after": {"id": 7, "label": "car"}}))
     assert (e.value.camera, e.value.event_id) == (None, None)
 

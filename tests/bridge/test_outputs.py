@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from bridge.cli import main
+from bridge.events import ReadContext, SnapshotRef, plate_event
 from bridge.history import Query, parse_since, query
 from bridge.homeassistant import Discovery
-from bridge.pipeline import Outcome
+from bridge.sinks.base import AnnotatedPicture
 from bridge.snapshots import SnapshotStore
 from platereader import Box, PlateResult
+from platereader.watchlist import WatchList
 from tests.bridge.conftest import Subscriber, make_config, publish, running, until
 from tests.bridge.fake_frigate import FakeFrigate, frigate_event
 from tests.bridge.test_service import plate_result
@@ -258,20 +260,28 @@ async def test_frigate_write_back_failure_never_blocks(
 
 
 def test_sub_label_modes(tmp_path: Path) -> None:
-    from bridge.sources.frigate import FrigateSource
+    from bridge.sinks.frigate import sub_label_for
 
     def label(mode: str, watch: str | None, plate: str = "ab12cde") -> str | None:
         config = make_config(
             tmp_path,
             NO_BROKER,
             "http://127.0.0.1:1",
+            watchlist=[{"name": watch, "plate": plate}] if watch else [],
             sources={"frigate": {"url": "http://f:5000", "write_back": {"sub_label": mode}}},
         )
-        source = FrigateSource.__new__(FrigateSource)
-        source.config = config.sources.frigate  # type: ignore[assignment]
-        return source.sub_label_for(
-            Outcome("read", best_plate=plate, best_plate_score=0.9, watch_name=watch)
+        assert config.sources.frigate is not None
+        context = ReadContext(
+            camera="driveway",
+            source="frigate",
+            source_event_id="ev-1",
+            time=datetime.now(UTC),
+            snapshot=SnapshotRef(kind="frigate"),
         )
+        result = PlateResult(plate=plate, score=0.9)
+        match = WatchList(entry.to_entry() for entry in config.watchlist).match(result)
+        event = plate_event(context, result, match, read_time=datetime.now(UTC))
+        return sub_label_for(config.sources.frigate.write_back, event)
 
     assert label("auto", "Our car") == "Our car"
     assert label("auto", None) == "AB12CDE"
@@ -289,7 +299,10 @@ def test_snapshot_retention_by_count_age_and_size(tmp_path: Path) -> None:
     result = PlateResult(plate="ab12cde", box=Box(xmin=10, ymin=10, xmax=60, ymax=30), score=0.9)
     store = SnapshotStore(root, keep=3, max_age_days=1, save_raw=True)
     for n in range(5):
-        store.save(root / "driveway" / f"2024010{n}T000000000-ev{n}.jpg", png_bytes(), [result])
+        store.save(
+            root / "driveway" / f"2024010{n}T000000000-ev{n}.jpg",
+            AnnotatedPicture(png_bytes(), [result]),
+        )
     names = sorted(p.name for p in (root / "driveway").iterdir())
     assert names == [
         "20240102T000000000-ev2.jpg",
@@ -308,7 +321,9 @@ def test_snapshot_retention_by_count_age_and_size(tmp_path: Path) -> None:
     os.utime(old.with_name("20240102T000000000-ev2.raw.png"), (stale, stale))
     assert store.prune(root / "driveway") == 2
     # Size: the oldest go first, over all cameras.
-    store.save(root / "gate" / "20240105T000000000-ev5.jpg", jpeg_bytes(), [result])
+    store.save(
+        root / "gate" / "20240105T000000000-ev5.jpg", AnnotatedPicture(jpeg_bytes(), [result])
+    )
     sizes = sorted(p.stat().st_size for p in root.rglob("*.*"))
     store.max_bytes = sum(sizes) - 1
     assert store.check_size_now() >= 1

@@ -15,10 +15,11 @@ import pytest
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 
 from bridge.config import BridgeConfig, ConfigError, load_config
-from bridge.events import EVENT_UNKNOWN, EVENT_WATCHED, ReadContext, SnapshotRef
+from bridge.events import EVENT_UNKNOWN, EVENT_WATCHED, ReadContext, SnapshotRef, Topics
 from bridge.metrics import Metrics
 from bridge.outbox import OutMessage
 from bridge.pipeline import Job, Pipeline
+from bridge.sinks.mqtt import MqttEventSink
 from platereader import PlateReader
 from tests.bridge.conftest import Subscriber, make_config, publish, running, until
 from tests.bridge.test_homeassistant import ha_config_dir, setup_mqtt, wait_state
@@ -41,7 +42,8 @@ async def read_through_pipeline(config: BridgeConfig, api_url: str) -> list[OutM
 
     async with httpx.AsyncClient() as session:
         reader = PlateReader(api_url, None, session=session, retries=0)
-        pipeline = Pipeline(config, reader, collect, Metrics())
+        sink = MqttEventSink(Topics(config.mqtt.base_topic), collect)
+        pipeline = Pipeline(config, reader, Metrics(), sinks=[sink])
         await pipeline.start()
         try:
             image = jpeg_bytes()

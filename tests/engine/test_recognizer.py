@@ -52,6 +52,11 @@ def synthetic_plate(text: str = "ABC1234") -> bytes:
 
 def check_read(read: PlateRead) -> None:
     assert read.plate == read.candidates[0].plate
+    assert read.score == read.candidates[0].score
+    # Best first: no candidate scores above the one before it (the API's promise; the
+    # demo's "by649ag" once listed "y649ag" 0.997 and "by49ag" 1.0 after itself).
+    scores = [c.score for c in read.candidates]
+    assert scores == sorted(scores, reverse=True), read.candidates
     assert read.plate.isalnum() and read.plate == read.plate.lower()
     assert 0.0 <= read.score <= 1.0 and 0.0 <= read.dscore <= 1.0
     assert 0.0 <= read.region_score <= 1.0 and read.region_code

@@ -26,6 +26,7 @@ from plate_engine.models import denormals_off
 from plate_engine.recognizer import Recognizer
 from plate_engine.server import EngineServer
 from plate_engine.types import COLOURS, VEHICLE_TYPES, Box, ReadOptions, Reads
+from platereader import ReadResponse
 from tests.engine.test_server import check_plate_mode_result, post_file, running_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -207,6 +208,8 @@ async def test_vehicle_mode_answer_lists_a_vehicle_without_a_plate(
     assert response.status_code == 200, response.text
     results: list[dict[str, Any]] = response.json()["results"]
     assert results
+    parsed = ReadResponse.from_api(response.json())  # our client reads plate-less results
+    assert all(r.plate is None and r.vehicle is not None for r in parsed.results)
     for result in results:
         assert list(result) == ["vehicle"]  # the reference: plate and vehicle are optional
         vehicle = result["vehicle"]

@@ -343,7 +343,9 @@ def parse_event(payload: bytes | str) -> FrigateEvent:
     except json.JSONDecodeError as err:
         raise FrigateEventError(f"frigate event: payload is not JSON ({err})") from None
     if not isinstance(message, dict):
-        raise FrigateEventError(f"frigate event: payload must be a JSON object, got {_kind(message)}")
+        raise FrigateEventError(
+            f"frigate event: payload must be a JSON object, got {_kind(message)}"
+        )
     camera, event_id = _identity(message)
     try:
         parsed = EventPayload.model_validate(message)
@@ -353,9 +355,7 @@ def parse_event(payload: bytes | str) -> FrigateEvent:
             f"frigate event: {_message(err.errors()[0])}", camera=camera, event_id=event_id
         ) from None
     except FrigatePayloadError as err:
-        raise FrigateEventError(
-            f"frigate event: {err}", camera=camera, event_id=event_id
-        ) from None
+        raise FrigateEventError(f"frigate event: {err}", camera=camera, event_id=event_id) from None
     return _event(parsed, plate, _version_hint(message["after"]))
 
 

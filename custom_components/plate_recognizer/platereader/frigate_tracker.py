@@ -23,7 +23,13 @@ from typing import Final
 
 from .frigate_events import Box, FrigateEvent
 
-__all__ = ["DEFAULT_MAX_ATTEMPTS", "DEFAULT_STOP_SCORE", "Decision", "DecisionReason", "EventTracker"]
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_STOP_SCORE",
+    "Decision",
+    "DecisionReason",
+    "EventTracker",
+]
 
 DEFAULT_MAX_ATTEMPTS: Final = 3
 # A plate read at least this well ends an event's lookups.
