@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._fakeserver import fake_api_process
 from bench._stats import percentile
+from bench._yardstick import measure as measure_yardstick
 from platereader import PlateReader, PlateReaderRateLimitError
 
 TOKEN = "test-token"
@@ -138,11 +139,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     image = sample_jpeg()
+    # Measured in the same run so the figures below compare across machines.
+    print(measure_yardstick().line())
     with fake_api_process("--mode", "cloud", "--total-calls", "100000000") as fake:
         asyncio.run(overhead(fake.url, image, args.reads))
         asyncio.run(throughput(fake.url, image, min(args.seconds, 5.0)))
     with fake_api_process("--mode", "cloud", "--rate-limit", "8") as fake:
         asyncio.run(limiter_accuracy(fake.url, image, args.seconds, 8.0))
+    print(measure_yardstick().line().replace("yardstick:", "yardstick after:"))
 
 
 if __name__ == "__main__":

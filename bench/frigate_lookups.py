@@ -6,10 +6,12 @@ Usage (from the repository root):
         [--verbose]
 
 A simulated ``frigate/events`` stream (0.14+ payload shape, serialised to JSON and
-parsed with ``bridge.frigate.parse_event``) goes through ``FrigateFilter`` and
-``EventTracker`` exactly as the bridge uses them; a simulated reader answers each
-lookup with the plate score scripted for the snapshot it was given, after
-``--latency`` seconds, and the result is reported back with ``EventTracker.record``.
+parsed with ``platereader.frigate_events.parse_event``) goes through the one Frigate
+event policy (``platereader.frigate_flow.FrigateEventPolicy``: ``FrigateFilter`` and
+``EventTracker``) exactly as the bridge and the integration use it, with Frigate's own
+plate reads off; a simulated reader answers each lookup with the plate score scripted
+for the snapshot it was given, after ``--latency`` seconds, and the result is reported
+back with ``FrigateEventPolicy.record``.
 
 The stream: one car parked in the drive for the whole run (a ``new`` when first
 seen, then an update every minute, stationary after ten seconds, its "best"
@@ -42,7 +44,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.frigate import EventTracker, FrigateFilter, parse_event  # noqa: E402
+from platereader.frigate_events import FrigateFilter, parse_event  # noqa: E402
+from platereader.frigate_flow import (  # noqa: E402
+    FILTERED,
+    FrigateEventPolicy,
+    LookupFacts,
+    Step,
+)
+from platereader.frigate_policy import LprOptions  # noqa: E402
+from platereader.frigate_tracker import EventTracker  # noqa: E402
 
 READ_OK = 0.7  # a lookup "read" the plate when it returned it with at least this score
 STOP_SCORE = 0.8  # EventTracker stops reading an event after this score
@@ -292,9 +302,12 @@ def build(
 
 def run(args: argparse.Namespace) -> int:
     vehicles, stream = build(args.cars, args.hours, args.seed)
-    clock_now = [0.0]
-    tracker = EventTracker(max_attempts=3, stop_score=STOP_SCORE, clock=lambda: clock_now[0])
-    event_filter = FrigateFilter()
+    policy = FrigateEventPolicy(
+        FrigateFilter(),
+        EventTracker(max_attempts=3, stop_score=STOP_SCORE),
+        LprOptions(mode="off"),
+        lambda camera, plate: LookupFacts(),
+    )
     reasons: Counter[str] = Counter()
     naive = 0
 
@@ -309,23 +322,21 @@ def run(args: argparse.Namespace) -> int:
 
     while queue:
         item = heapq.heappop(queue)
-        clock_now[0] = item.time
         vehicle = item.vehicle
         if item.kind == "result":
-            tracker.record(vehicle.event_id, item.score)
+            policy.record(vehicle.event_id, item.score)
             if item.score >= READ_OK:
                 vehicle.read = True
             continue
         event = parse_event(item.payload["raw"])
-        rejected = event_filter.reason(event)
-        if rejected is not None:
-            reasons["filtered: " + rejected.split(" ")[0]] += 1
+        decision = policy.on_event(event, item.time)
+        if decision.reason == FILTERED:
+            reasons["filtered: " + decision.detail.split(" ")[0]] += 1
             continue
         if event.snapshot_available:
             naive += 1
-        decision = tracker.decide(event)
-        reasons[str(decision.reason)] += 1
-        if decision.read:
+        reasons[decision.reason] += 1
+        if decision.step is Step.LOOKUP:
             vehicle.lookups += 1
             assert event.snapshot_frame_time is not None
             score = vehicle.scores.get(event.snapshot_frame_time, 0.0)
@@ -339,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
                     f" ({decision.reason}) -> plate score {score:.2f}"
                 )
         if event.type == "end":
-            tracker.end(event.id)
+            policy.end(event.id)
 
     passing = [v for v in vehicles if v.kind in PROFILES or v.kind == "fast"]
     parked = [v for v in vehicles if v.kind == "parked"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import re
 import sqlite3
@@ -67,6 +68,7 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS reads_time ON reads (time)",
     "CREATE INDEX IF NOT EXISTS reads_plate ON reads (plate_normalized, time)",
     "CREATE INDEX IF NOT EXISTS reads_camera ON reads (camera, time)",
+    "CREATE INDEX IF NOT EXISTS reads_read_time ON reads (read_time)",
 )
 _PRUNE_EVERY = 3600.0
 
@@ -154,7 +156,7 @@ class HistoryWriter:
             f"INSERT OR REPLACE INTO reads ({', '.join(COLUMN_NAMES)}) "  # noqa: S608
             f"VALUES ({', '.join('?' for _ in COLUMN_NAMES)})"
         )
-        last_prune = 0.0
+        last_prune = -math.inf  # at the first batch, whatever the monotonic clock says
         with closing(connection):
             while True:
                 item = self._queue.get()
@@ -190,7 +192,12 @@ class HistoryWriter:
         horizon = datetime.now(UTC) - timedelta(days=self.max_age_days)
         try:
             with connection:
-                connection.execute("DELETE FROM reads WHERE time < ?", (_iso(horizon),))
+                # By when the bridge read it, not the picture's time: a camera whose
+                # clock is off (1970 after a power cut) must not lose its reads at once.
+                connection.execute(
+                    "DELETE FROM reads WHERE read_time < ? OR (read_time IS NULL AND time < ?)",
+                    (_iso(horizon), _iso(horizon)),
+                )
         except sqlite3.Error as err:
             _LOGGER.warning("cannot prune the history: %s", err)
 

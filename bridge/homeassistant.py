@@ -1,18 +1,10 @@
-"""Home Assistant MQTT discovery: devices, entities and triggers with no YAML.
+"""Home Assistant MQTT discovery messages: devices, entities and triggers with no YAML.
 
-One device per camera and one for the bridge, announced on
-`<prefix>/<component>/<node_id>/<object_id>/config` (retained) as soon as the
-bridge is connected, again when Home Assistant says it is back online
-(`<prefix>/status` = `online`), and for a camera that was not configured the
-first time a picture of it arrives. Every entity is unavailable when
-`<base>/status` is `offline`.
-
-Removal: at start-up the bridge reads back the retained discovery topics under
-its node id (a marker message tells when the broker has sent them all) and
-publishes an empty retained payload on each one it no longer wants: cameras
-taken out of the configuration (or disabled), MMC sensors once MMC is off,
-images once `image: false`, and so on. Every entity and topic is documented
-in docs/bridge.md ("Home Assistant").
+One device per camera and one for the bridge, on
+`<prefix>/<component>/<node_id>/<object_id>/config`. Every entity is
+unavailable when `<base>/status` is `offline`. When they are announced and how
+stale ones are removed is the sink's job (`bridge.sinks.homeassistant`). Every
+entity and topic is documented in docs/bridge.md ("Home Assistant").
 
 The states come from the bridge's ordinary topics through value templates:
 nothing extra is published per read except the image and, for watched plates,
@@ -21,12 +13,9 @@ nothing extra is published per read except the image and, for watched plates,
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
 import re
-import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from . import __version__
@@ -39,12 +28,8 @@ from .events import (
     EventType,
     Topics,
 )
-from .mqtt import InMessage, MqttLink
-
-_LOGGER = logging.getLogger(__name__)
 
 ORIGIN = {"name": "plate-bridge", "sw_version": __version__}
-SYNC_TIMEOUT = 5.0
 BRIDGE_PREFIX = "_bridge_"  # object ids of the bridge device's entities
 
 # Per-camera entity keys; object ids are `<camera>_<key>`.
@@ -121,80 +106,18 @@ def _title(camera: str) -> str:
     return re.sub(r"[_-]+", " ", camera).strip().title() or camera
 
 
-class Discovery:
-    def __init__(self, config: BridgeConfig, link: MqttLink, topics: Topics) -> None:
+class Entities:
+    """The discovery messages: `<prefix>/<component>/<node_id>/<object_id>/config` -> payload.
+
+    Pure (no MQTT): the sink `bridge.sinks.homeassistant.DiscoverySink` publishes them.
+    """
+
+    def __init__(self, config: BridgeConfig, topics: Topics) -> None:
         self.config = config
         self.settings = config.homeassistant
-        self.link = link
         self.topics = topics
         self.node = config.node_id
         self.prefix = self.settings.prefix
-        self.cameras: set[str] = set(config.known_cameras())
-        self.published: dict[str, bytes] = {}  # topic -> payload, what we announce now
-        self.removed: list[str] = []  # stale topics emptied at start-up
-        self.synced = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._retained: set[str] = set()
-        self._marker = b""
-        self._marker_seen = asyncio.Event()
-
-    # -- lifecycle -------------------------------------------------------------------
-
-    def start(self) -> None:
-        self.link.on_connected.append(self._on_connected)
-        if self.settings.enabled:
-            self.link.subscribe(f"{self.prefix}/status", self._on_ha_status)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    def _on_connected(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._sync(), name="discovery-sync")
-        elif self.synced.is_set():
-            self.publish_all()  # the broker may have lost its retained messages
-
-    def _on_ha_status(self, message: InMessage) -> None:
-        if message.payload.strip().lower() == b"online" and self.synced.is_set():
-            _LOGGER.info("Home Assistant is online: announcing the entities again")
-            self.publish_all()
-
-    # -- start-up: read back what was announced, remove what is stale -------------------
-
-    async def _sync(self) -> None:
-        pattern = f"{self.prefix}/+/{self.node}/+/config"
-        self._marker = uuid.uuid4().hex.encode()
-        self.link.subscribe(pattern, self._on_retained, retained=True)
-        self.link.subscribe(self.topics.discovery_sync, self._on_marker)
-        self.link.publish_volatile(self.topics.discovery_sync, self._marker, retain=False)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._marker_seen.wait(), SYNC_TIMEOUT)
-        await asyncio.sleep(0.1)  # brokers that deliver other subscriptions' messages late
-        self.link.unsubscribe(pattern)
-        self.link.unsubscribe(self.topics.discovery_sync)
-        for topic in self._retained:
-            camera = self.camera_of(topic)
-            if camera is not None and self.config.camera_may_appear(camera):
-                self.cameras.add(camera)
-        wanted = self.configs() if self.settings.enabled else {}
-        self.removed = sorted(self._retained - set(wanted))
-        for topic in self.removed:
-            self.link.publish_volatile(topic, b"", retain=True)
-        if self.removed:
-            _LOGGER.info("removed %d stale Home Assistant entities", len(self.removed))
-        if self.settings.enabled:
-            self.publish_all()
-        self.synced.set()
-
-    def _on_retained(self, message: InMessage) -> None:
-        if message.payload:
-            self._retained.add(message.topic)
-
-    def _on_marker(self, message: InMessage) -> None:
-        if message.payload == self._marker:
-            self._marker_seen.set()
 
     def camera_of(self, topic: str) -> str | None:
         """The camera a discovery topic of ours belongs to (None: the bridge's own)."""
@@ -209,28 +132,10 @@ class Discovery:
                 return object_id[: -len(key) - 1]
         return None
 
-    # -- announcing ------------------------------------------------------------------
-
-    def publish_all(self) -> None:
-        configs = self.configs()
-        for topic, payload in configs.items():
-            self.link.publish_volatile(topic, payload, retain=True)
-        self.published = configs
-
-    def camera_seen(self, camera: str) -> None:
-        """A picture of `camera` arrived: announce it if it is new."""
-        if camera in self.cameras or not self.config.camera(camera).enabled:
-            return
-        self.cameras.add(camera)
-        if self.settings.enabled and self.synced.is_set():
-            configs = self.camera_configs(camera)
-            for topic, payload in configs.items():
-                self.link.publish_volatile(topic, payload, retain=True)
-            self.published.update(configs)
-
-    def configs(self) -> dict[str, bytes]:
+    def configs(self, cameras: Iterable[str]) -> dict[str, bytes]:
+        """Every message for the bridge's device and for each of `cameras`."""
         configs = self.bridge_configs()
-        for camera in sorted(self.cameras):
+        for camera in sorted(cameras):
             configs.update(self.camera_configs(camera))
         return configs
 

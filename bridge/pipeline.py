@@ -44,10 +44,11 @@ from platereader import (
     ReadResponse,
 )
 from platereader.frigate_policy import READ_BY_FRIGATE, ReadBy, lookup_read_by
-from platereader.watchlist import WatchList, normalize_plate
+from platereader.watchlist import WatchList
 
 from .budget import ReadGate
 from .config import BridgeConfig, CameraConfig, ZoneConfig
+from .dedupe import Deduper
 from .events import (
     EVENT_DETECTED,
     EVENT_UNKNOWN,
@@ -103,49 +104,6 @@ class Job(Queued):
     plates: tuple[PlateResult, ...] | None = None
 
 
-class Deduper:
-    """The same plate on the same camera within the cool-down is one passage.
-
-    A read repeats a recent one when its plate equals a recent plate or one of
-    a recent read's candidates, or one of its candidates equals a recent plate
-    (normalised: case, spaces and dashes ignored). Each sighting extends the
-    passage.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._plates: dict[str, dict[str, float]] = {}  # camera -> plate -> last seen
-        self._candidates: dict[str, dict[str, float]] = {}
-        self._last_prune = clock()
-
-    def seen(self, camera: str, result: PlateResult, cooldown: float) -> bool:
-        now = self._clock()
-        if now - self._last_prune > 60:
-            self._prune(now, cooldown)
-        plate = normalize_plate(result.plate or "")
-        candidates = {normalize_plate(c.plate) for c in result.candidates} - {plate, ""}
-        plates = self._plates.setdefault(camera, {})
-        others = self._candidates.setdefault(camera, {})
-        since = now - cooldown
-        repeat = cooldown > 0 and (
-            plates.get(plate, -1e18) >= since
-            or others.get(plate, -1e18) >= since
-            or any(plates.get(c, -1e18) >= since for c in candidates)
-        )
-        if plate:
-            plates[plate] = now
-        for candidate in candidates:
-            others[candidate] = now
-        return repeat
-
-    def _prune(self, now: float, cooldown: float) -> None:
-        self._last_prune = now
-        horizon = now - max(cooldown, 3600.0)
-        for table in (self._plates, self._candidates):
-            for camera, seen in table.items():
-                table[camera] = {k: t for k, t in seen.items() if t >= horizon}
-
-
 @dataclass(frozen=True, slots=True)
 class CameraRules:
     """A camera's settings, compiled once."""
@@ -177,7 +135,7 @@ class Pipeline:
         self.config = config
         self.reader = reader
         self.metrics = metrics
-        self.sinks = tuple(sinks)
+        self.sinks: list[Sink] = list(sinks)  # the service may add one before start()
         self._keep_as = keep_as
         self.watchlist = WatchList(entry.to_entry() for entry in config.watchlist)
         self.gate = gate or ReadGate(

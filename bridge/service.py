@@ -33,7 +33,6 @@ from .config import BridgeConfig
 from .events import Topics
 from .history import FILE_NAME as HISTORY_FILE
 from .history import HistoryWriter
-from .homeassistant import Discovery
 from .metrics import Metrics
 from .mqtt import MqttLink
 from .outbox import Outbox
@@ -89,7 +88,7 @@ class BridgeService:
         self.http = httpx.AsyncClient(follow_redirects=False)
         self._own_http: httpx.AsyncClient | None = None
         # The outputs, in the order they get each read: MQTT first (latency).
-        self.discovery = Discovery(config, self.link, self.topics)
+        self.discovery = DiscoverySink(config, self.link, self.topics)
         self.metrics_sink = MetricsSink(
             self.link,
             self.topics,
@@ -97,15 +96,13 @@ class BridgeService:
             self.metrics_payload,
             config.pipeline.metrics_interval,
         )
-        self.sinks: list[Sink] = [
+        sinks: list[Sink] = [
             MqttEventSink(self.topics, self.link.publish),
-            DiscoverySink(self.discovery),
+            self.discovery,
             self.metrics_sink,
         ]
         if config.homeassistant.enabled and config.homeassistant.image:
-            self.sinks.append(
-                ImageSink(self.link, self.topics, config.homeassistant.image_interval)
-            )
+            sinks.append(ImageSink(self.link, self.topics, config.homeassistant.image_interval))
         keep_as: KeepAs | None = None
         storage = config.storage
         if storage.save_snapshots:
@@ -119,15 +116,14 @@ class BridgeService:
                 )
             )
             keep_as = snapshots.path_for
-            self.sinks.append(snapshots)
+            sinks.append(snapshots)
         if storage.history:
             writer = HistoryWriter(
                 storage.path / HISTORY_FILE, max_age_days=storage.history_max_age_days
             )
-            self.sinks.append(HistorySink(writer))
-        self.pipeline = Pipeline(
-            config, self.reader, self.metrics, sinks=self.sinks, keep_as=keep_as
-        )
+            sinks.append(HistorySink(writer))
+        self.pipeline = Pipeline(config, self.reader, self.metrics, sinks=sinks, keep_as=keep_as)
+        self.sinks = self.pipeline.sinks  # the Frigate write-back joins with its source
         self.frigate: FrigateSource | None = None
         self.folders: list[FolderSource] = []
         self._sources: list[_Source] = []

@@ -1,4 +1,4 @@
-"""Home Assistant: MQTT discovery of each camera, and the image entity."""
+"""Home Assistant: MQTT discovery (entities of the bridge and each camera), the image entity."""
 
 from __future__ import annotations
 
@@ -6,32 +6,129 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from bridge.config import BridgeConfig
 from bridge.events import Topics
-from bridge.homeassistant import Discovery
-from bridge.mqtt import MqttLink
+from bridge.homeassistant import Entities
+from bridge.mqtt import InMessage, MqttLink
 
 from .base import AnnotatedPicture, CameraSeen, Notice, Read
 
 _LOGGER = logging.getLogger(__name__)
+SYNC_TIMEOUT = 5.0  # seconds to wait for the broker's retained discovery messages
 
 
 class DiscoverySink:
-    """Announces the entities (`Discovery`); a camera not configured, at its first picture."""
+    """Announces the entities (`Entities`) and removes the ones no longer wanted.
 
-    def __init__(self, discovery: Discovery) -> None:
-        self.discovery = discovery
+    Announced (retained) as soon as the bridge is connected, again when Home
+    Assistant says it is back online (`<prefix>/status` = `online`), and for a
+    camera that was not configured the first time a picture of it arrives.
+
+    Removal: at start-up the bridge reads back the retained discovery topics
+    under its node id (a marker message tells when the broker has sent them
+    all) and publishes an empty retained payload on each one it no longer
+    wants: cameras taken out of the configuration (or disabled), MMC sensors
+    once MMC is off, images once `image: false`, and so on.
+    """
+
+    def __init__(self, config: BridgeConfig, link: MqttLink, topics: Topics) -> None:
+        self.config = config
+        self.settings = config.homeassistant
+        self.entities = Entities(config, topics)
+        self.link = link
+        self.topics = topics
+        self.cameras: set[str] = set(config.known_cameras())
+        self.published: dict[str, bytes] = {}  # topic -> payload, what we announce now
+        self.removed: list[str] = []  # stale topics emptied at start-up
+        self.synced = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._retained: set[str] = set()
+        self._marker = b""
+        self._marker_seen = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.discovery.start()
+        self.link.on_connected.append(self._on_connected)
+        if self.settings.enabled:
+            self.link.subscribe(f"{self.settings.prefix}/status", self._on_ha_status)
 
     def handle(self, notice: Notice) -> None:
         if isinstance(notice, CameraSeen):
-            self.discovery.camera_seen(notice.camera)
+            self.camera_seen(notice.camera)
 
     async def stop(self) -> None:
-        await self.discovery.stop()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _on_connected(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._sync(), name="discovery-sync")
+        elif self.synced.is_set():
+            self.publish_all()  # the broker may have lost its retained messages
+
+    def _on_ha_status(self, message: InMessage) -> None:
+        if message.payload.strip().lower() == b"online" and self.synced.is_set():
+            _LOGGER.info("Home Assistant is online: announcing the entities again")
+            self.publish_all()
+
+    # -- start-up: read back what was announced, remove what is stale -------------------
+
+    async def _sync(self) -> None:
+        pattern = f"{self.settings.prefix}/+/{self.config.node_id}/+/config"
+        self._marker = uuid.uuid4().hex.encode()
+        self.link.subscribe(pattern, self._on_retained, retained=True)
+        self.link.subscribe(self.topics.discovery_sync, self._on_marker)
+        self.link.publish_volatile(self.topics.discovery_sync, self._marker, retain=False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._marker_seen.wait(), SYNC_TIMEOUT)
+        await asyncio.sleep(0.1)  # brokers that deliver other subscriptions' messages late
+        self.link.unsubscribe(pattern)
+        self.link.unsubscribe(self.topics.discovery_sync)
+        for topic in self._retained:
+            camera = self.entities.camera_of(topic)
+            if camera is not None and self.config.camera_may_appear(camera):
+                self.cameras.add(camera)
+        wanted = self.entities.configs(self.cameras) if self.settings.enabled else {}
+        self.removed = sorted(self._retained - set(wanted))
+        for topic in self.removed:
+            self.link.publish_volatile(topic, b"", retain=True)
+        if self.removed:
+            _LOGGER.info("removed %d stale Home Assistant entities", len(self.removed))
+        if self.settings.enabled:
+            self.publish_all()
+        self.synced.set()
+
+    def _on_retained(self, message: InMessage) -> None:
+        if message.payload:
+            self._retained.add(message.topic)
+
+    def _on_marker(self, message: InMessage) -> None:
+        if message.payload == self._marker:
+            self._marker_seen.set()
+
+    # -- announcing ------------------------------------------------------------------
+
+    def publish_all(self) -> None:
+        configs = self.entities.configs(self.cameras)
+        for topic, payload in configs.items():
+            self.link.publish_volatile(topic, payload, retain=True)
+        self.published = configs
+
+    def camera_seen(self, camera: str) -> None:
+        """A picture of `camera` arrived: announce it if it is new."""
+        if camera in self.cameras or not self.config.camera(camera).enabled:
+            return
+        self.cameras.add(camera)
+        if self.settings.enabled and self.synced.is_set():
+            configs = self.entities.camera_configs(camera)
+            for topic, payload in configs.items():
+                self.link.publish_volatile(topic, payload, retain=True)
+            self.published.update(configs)
 
 
 class ImageSink:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bridge.cli import main
-from bridge.events import ReadContext, SnapshotRef, plate_event
+from bridge.events import PlateEvent, ReadContext, SnapshotRef, Topics, plate_event
 from bridge.history import Query, parse_since, query
-from bridge.homeassistant import Discovery
+from bridge.homeassistant import Entities
 from bridge.sinks.base import AnnotatedPicture
 from bridge.snapshots import SnapshotStore
 from platereader import Box, PlateResult
@@ -182,7 +182,7 @@ def test_discovery_topic_parsing_and_plate_text(tmp_path: Path) -> None:
         "http://127.0.0.1:1",
         homeassistant={"plate_text": "name", "node_id": "gate_node"},
     )
-    discovery = Discovery(config, None, None)  # type: ignore[arg-type]
+    discovery = Entities(config, Topics(config.mqtt.base_topic))
     assert discovery.camera_of("homeassistant/sensor/gate_node/front_door_last_plate/config") == (
         "front_door"
     )
@@ -289,6 +289,38 @@ def test_sub_label_modes(tmp_path: Path) -> None:
     assert label("name", None) is None
     assert label("name", "x" * 150) == "x" * 100  # Frigate's limit
     assert label("off", "Our car") is None
+
+
+def test_history_forgets_by_read_time_not_by_the_camera_clock(tmp_path: Path) -> None:
+    """A camera whose clock says 1970 keeps its reads; a read older than the limit goes."""
+    from bridge.history import HistoryWriter
+
+    now = datetime.now(UTC)
+
+    def event(source_event_id: str, picture_time: datetime, read_time: datetime) -> PlateEvent:
+        context = ReadContext(
+            camera="driveway",
+            source="frigate",
+            source_event_id=source_event_id,
+            time=picture_time,
+            snapshot=SnapshotRef(kind="frigate"),
+        )
+        return plate_event(
+            context, PlateResult(plate="AB12CDE", score=0.9), None, read_time=read_time
+        )
+
+    path = tmp_path / "history.sqlite3"
+    writer = HistoryWriter(path)  # keeps everything
+    writer.start()
+    writer.record(event("wrong-clock", datetime.fromtimestamp(100, UTC), now))
+    writer.record(event("old", now - timedelta(days=3), now - timedelta(days=3)))
+    writer.record(event("today", now, now))
+    writer.close()
+    pruning = HistoryWriter(path, max_age_days=1)
+    pruning.start()  # prunes at once, not an hour after the machine booted
+    pruning.close()
+    rows = query(path, Query())
+    assert sorted(row["source_event_id"] for row in rows) == ["today", "wrong-clock"]
 
 
 # -- snapshots ------------------------------------------------------------------------

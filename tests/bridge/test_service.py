@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -581,3 +582,91 @@ async def test_one_rate_limit_for_all_cameras(
     # camera would allow two each at once: ~0.5 s). Compared over the whole run, not gap
     # by gap, so a request delayed on a busy machine cannot fail the test.
     assert arrivals[-1] - arrivals[0] >= 1.5
+
+
+# -- the pipeline and its sinks ---------------------------------------------------------------
+
+
+class _Recorder:
+    """A sink that keeps every notice (the protocol's smallest implementation)."""
+
+    def __init__(self) -> None:
+        self.notices: list[Any] = []
+
+    async def start(self) -> None:
+        return None
+
+    def handle(self, notice: Any) -> None:
+        self.notices.append(notice)
+
+    async def stop(self) -> None:
+        return None
+
+
+class _Broken(_Recorder):
+    def handle(self, notice: Any) -> None:
+        raise RuntimeError("a broken output")
+
+
+async def test_sinks_get_typed_reads_repeats_and_errors(
+    fake_onprem: FakePlateRecognizer, tmp_path: Path
+) -> None:
+    """Every sink gets the camera, then one `Read` per picture (a repeat within the
+    cool-down as such, not published) and typed error events; a sink that fails does
+    not cost the others anything."""
+    import httpx
+
+    from bridge.events import ErrorEvent, PlateEvent, ReadContext, SnapshotRef
+    from bridge.metrics import Metrics
+    from bridge.pipeline import Job, Pipeline, SnapshotError
+    from bridge.sinks.base import CameraSeen, Read
+    from platereader import PlateReader
+
+    fake_onprem.responder = lambda request: [plate_result("ab12cde", score=0.95)]
+    no_broker: Any = type("NoBroker", (), {"host": "127.0.0.1", "port": 1})()
+    config = make_config(tmp_path, no_broker, fake_onprem.url)
+    recorder = _Recorder()
+    async with httpx.AsyncClient() as session:
+        reader = PlateReader(fake_onprem.url, None, session=session, retries=0)
+        pipeline = Pipeline(config, reader, Metrics(), sinks=[_Broken(), recorder])
+        await pipeline.start()
+        try:
+
+            def job(fails: bool = False) -> Job:
+                async def fetch() -> bytes:
+                    if fails:
+                        raise SnapshotError("gone", retryable=False)
+                    return jpeg_bytes()
+
+                context = ReadContext(
+                    camera="gate",
+                    source="mqtt",
+                    source_event_id=None,
+                    time=datetime.now(UTC),
+                    snapshot=SnapshotRef(kind="mqtt", topic="pb/gate/snapshot"),
+                )
+                return Job(camera="gate", key=None, context=context, fetch=fetch)
+
+            for fails in (False, False, True):
+                pipeline.submit(job(fails))
+                assert await pipeline.drain(30)
+        finally:
+            await pipeline.stop(10)
+    seen, first, second, error = recorder.notices
+    assert seen == CameraSeen("gate")
+    assert isinstance(first, Read) and isinstance(second, Read)
+    [event] = first.events
+    assert isinstance(event, PlateEvent)
+    assert (event.plate, event.event_type, first.repeats) == ("ab12cde", "plate_detected", ())
+    assert second.events == ()
+    assert [repeat.plate for repeat in second.repeats] == ["ab12cde"]
+    assert first.picture is not None
+    assert first.picture.annotated() is first.picture.annotated()  # drawn once per read
+    assert first.picture.annotated()[:3] == b"\xff\xd8\xff"
+    assert isinstance(error, ErrorEvent)
+    assert (error.kind, error.camera, error.source, error.retryable) == (
+        "snapshot",
+        "gate",
+        "mqtt",
+        False,
+    )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bridge.dedupe import Deduper
 from bridge.metrics import Metrics
 from bridge.outbox import Outbox, OutMessage
-from bridge.pipeline import Deduper
 from bridge.queue import CameraQueue, Queued
 from platereader import Candidate, PlateResult
 

@@ -11,8 +11,9 @@ Frigate already read costs quota and adds nothing, unless the user wants what
 only the API gives (make, model and colour), wants two readers to agree before
 a watched plate counts, or Frigate has not read the plate.
 
-Pure and free of Home Assistant: the bridge (``bridge/sources/frigate.py``) and
-the integration (``camera_runtime.py``) ask the same questions here:
+Pure and free of Home Assistant: the one Frigate event policy
+(:mod:`.frigate_flow`, used by the bridge and the integration's Frigate
+trigger alike) asks these questions:
 
 * :func:`plate_in_event` and :func:`parse_lpr_update` read Frigate's plate out
   of its two messages;
