@@ -25,7 +25,7 @@ from typing import Any
 
 from platereader.watchlist import normalize_plate
 
-from .events import PlateEvent
+from .events import PlateEvent, utc_iso
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -196,14 +196,10 @@ class HistoryWriter:
                 # clock is off (1970 after a power cut) must not lose its reads at once.
                 connection.execute(
                     "DELETE FROM reads WHERE read_time < ? OR (read_time IS NULL AND time < ?)",
-                    (_iso(horizon), _iso(horizon)),
+                    (utc_iso(horizon), utc_iso(horizon)),
                 )
         except sqlite3.Error as err:
             _LOGGER.warning("cannot prune the history: %s", err)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -251,10 +247,10 @@ def query(path: Path, q: Query) -> list[dict[str, Any]]:
         params.append(q.camera)
     if q.since is not None:
         where.append("time >= ?")
-        params.append(_iso(q.since))
+        params.append(utc_iso(q.since))
     if q.until is not None:
         where.append("time < ?")
-        params.append(_iso(q.until))
+        params.append(utc_iso(q.until))
     sql = f"SELECT {', '.join(COLUMN_NAMES)} FROM reads"  # noqa: S608 - our constants
     if where:
         sql += " WHERE " + " AND ".join(where)

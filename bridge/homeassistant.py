@@ -13,7 +13,6 @@ nothing extra is published per read except the image and, for watched plates,
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +26,7 @@ from .events import (
     EVENT_WATCHED,
     EventType,
     Topics,
+    encode,
 )
 
 ORIGIN = {"name": "plate-bridge", "sw_version": __version__}
@@ -141,9 +141,6 @@ class Entities:
 
     def _topic(self, component: str, object_id: str) -> str:
         return f"{self.prefix}/{component}/{self.node}/{object_id}/config"
-
-    def _encode(self, payload: dict[str, Any]) -> bytes:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
     @property
     def bridge_device(self) -> dict[str, Any]:
@@ -264,7 +261,7 @@ class Entities:
         for component, key, specific in entities:
             payload = self._common(f"bridge_{key}", specific.pop("name"), device)
             payload.update(specific)
-            configs[self._topic(component, f"{BRIDGE_PREFIX}{key}")] = self._encode(payload)
+            configs[self._topic(component, f"{BRIDGE_PREFIX}{key}")] = encode(payload)
         return configs
 
     def _mmc(self, camera: str) -> bool:
@@ -400,7 +397,7 @@ class Entities:
             payload.update(specific)
             if name in OWN_AVAILABILITY:
                 del payload["availability_topic"]
-            configs[self._topic(component, f"{key}_{name}")] = self._encode(payload)
+            configs[self._topic(component, f"{key}_{name}")] = encode(payload)
         if self.settings.device_triggers:
             configs.update(self._triggers(camera, key, device))
         return configs
@@ -426,7 +423,5 @@ class Entities:
                 "device": device,
                 "origin": ORIGIN,
             }
-            configs[self._topic("device_automation", f"{key}_trigger_{kind}")] = self._encode(
-                payload
-            )
+            configs[self._topic("device_automation", f"{key}_trigger_{kind}")] = encode(payload)
         return configs

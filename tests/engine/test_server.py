@@ -602,7 +602,9 @@ async def test_upload_url(recognizer: Recognizer, image_site: str, http: httpx.A
     async with running_engine(
         recognizer,
         max_upload_bytes=512 * 1024,
-        fetch_timeout=0.5,
+        # Long enough for a loopback fetch on a busy machine; /slow.jpg never
+        # answers, so it still ends in "could not fetch" (after this long).
+        fetch_timeout=8.0,
         upload_url_allow=("127.0.0.1",),
     ) as engine:
 
