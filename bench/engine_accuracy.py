@@ -98,7 +98,7 @@ def load_labels(folder: Path) -> list[Label]:
     for txt in sorted(folder.glob("*.txt")):
         name, x, y, w, h, plate = txt.read_text().strip().split("\t")[:6]
         x0, y0 = int(x), int(y)
-        box = Box(x0, y0, x0 + int(w), y0 + int(h))
+        box = Box(xmin=x0, ymin=y0, xmax=x0 + int(w), ymax=y0 + int(h))
         labels.append(Label(folder / name, box, normalise(plate)))
     return labels
 

@@ -123,17 +123,10 @@ class Region(_Model):
     score: float | None
 
 
-class PixelBox(_Model):
-    xmin: int
-    ymin: int
-    xmax: int
-    ymax: int
-
-
 class Vehicle(_Model):
     type: str | None
     score: float | None
-    box: PixelBox | None
+    box: Box | None
 
 
 class Watch(_Model):
@@ -173,7 +166,7 @@ class PlateEvent(_Model):
     dscore: float | None
     candidates: list[Candidate]
     region: Region | None
-    box: PixelBox | None
+    box: Box | None
     vehicle: Vehicle | None
     make: str | None
     model: str | None
@@ -217,10 +210,8 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _box(box: Box | None) -> PixelBox | None:
-    if box is None or box.is_empty:
-        return None
-    return PixelBox(xmin=box.xmin, ymin=box.ymin, xmax=box.xmax, ymax=box.ymax)
+def _box(box: Box | None) -> Box | None:
+    return None if box is None or box.is_empty else box
 
 
 def _round(value: float | None) -> float | None:

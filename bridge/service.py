@@ -6,7 +6,8 @@ and wires the sources to it.
 
 Start-up: open the outbox, start the sinks, connect to the broker in the
 background (the service runs, and keeps results on disk, while the broker is
-away), check the API budget, start the readers and then the sources.
+away), warm the read path (`bridge.warmup`), check the API budget, start the
+readers and then the sources.
 
 Shutdown (SIGINT/SIGTERM, or `stop()`): stop taking inputs (messages that
 arrive now stay unacknowledged at the broker), finish every read queued or in
@@ -48,6 +49,7 @@ from .snapshots import SnapshotStore
 from .sources.folder import FolderSource
 from .sources.frigate import FrigateSource
 from .sources.topics import SnapshotTopicSource
+from .warmup import warm_up
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -193,6 +195,9 @@ class BridgeService:
         for sink in self.sinks:
             await sink.start()
         await self.link.start()
+        # While the broker connects: the first read's one-off costs (imports, codecs,
+        # fonts), so that it is no slower than the others.
+        await asyncio.to_thread(warm_up)
         await self.pipeline.start()
         for source in self._sources:
             source.start()

@@ -21,7 +21,7 @@ from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
 from aiohttp.base_protocol import BaseProtocol
 from aiohttp.http_exceptions import HttpProcessingError
 
-from platereader import EngineConfig
+from platereader import EngineConfig, is_region_code
 
 from .budget import BudgetSpent, Lease
 from .decode import image_format
@@ -36,7 +36,6 @@ MAX_FORM_FIELDS: Final = 64  # parts or pairs in one request
 MULTIPART: Final = "multipart/form-data"
 URLENCODED: Final = "application/x-www-form-urlencoded"
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
 _DATE_ONLY_RE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 _EXTENSIONS: Final = {
     "JPEG": "jpg",
@@ -287,7 +286,7 @@ def _decode_base64(value: bytes, *, urlencoded: bool) -> bytes:
 
 def _check_region(text: str) -> str:
     code = text.lower()
-    if _REGION_RE.match(code):
+    if is_region_code(code):
         return code
     if text.startswith("["):
         why = "looks like a list in one field; repeat the 'regions' field once per region"

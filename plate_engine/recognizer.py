@@ -377,7 +377,12 @@ def _plate_box(quad: FloatArray, scale: float, shape: tuple[int, ...]) -> Box:
     h, w = shape[0], shape[1]
     x0, x1 = max(0.0, x0 - gx), min(w - 1.0, x1 + gx)
     y0, y1 = max(0.0, y0 - gy), min(h - 1.0, y1 + gy)
-    return Box(round(x0 * scale), round(y0 * scale), round(x1 * scale), round(y1 * scale))
+    return Box(
+        xmin=round(x0 * scale),
+        ymin=round(y0 * scale),
+        xmax=round(x1 * scale),
+        ymax=round(y1 * scale),
+    )
 
 
 # A line re-detected with at least this overlap (of axis-aligned bounds) is the same line.

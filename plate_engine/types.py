@@ -6,6 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+# The API's pixel box, in the coordinates of the image as received: platereader's one type.
+from platereader import Box as Box
+
 # The API's vehicle types and colours (results/vehicle/type, results/color/color).
 VEHICLE_TYPES: Final = (
     "Big Truck",
@@ -28,16 +31,6 @@ COLOURS: Final = (
     "yellow",
     "unknown",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Box:
-    """Pixel box in the coordinates of the image as received."""
-
-    xmin: int
-    ymin: int
-    xmax: int
-    ymax: int
 
 
 @dataclass(frozen=True, slots=True)

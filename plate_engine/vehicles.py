@@ -85,9 +85,11 @@ class Detection:
     def box(self, scale: float) -> Box:
         """In the pixels of the image as received (`scale`: see decode.Decoded)."""
         return Box(
-            round(self.x0 * scale), round(self.y0 * scale), round(self.x1 * scale),
-            round(self.y1 * scale),
-        )  # fmt: skip
+            xmin=round(self.x0 * scale),
+            ymin=round(self.y0 * scale),
+            xmax=round(self.x1 * scale),
+            ymax=round(self.y1 * scale),
+        )
 
     @property
     def area(self) -> float:

@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "demo",
         help="run the whole chain on embedded defaults (local engine, private broker)",
         description=(
-            "Start the local engine, an MQTT broker on 127.0.0.1 (mosquitto, installed "
-            "with apt-get when missing and possible, else an embedded Python broker), the "
+            "Start the local engine, an MQTT broker on 127.0.0.1 (mosquitto when installed "
+            "- scripts/demo installs it - else an embedded Python broker), the "
             "bridge watching <output>/inbox, and a live view of the MQTT results. Sample "
             "pictures (two real photos then synthetic ones, or FOLDER's) are copied into "
             "the inbox one by one. "
@@ -54,14 +54,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--broker",
         choices=("auto", "mosquitto", "embedded"),
         default="auto",
-        help="auto: mosquitto when installed (or installable), else the embedded broker",
+        help="auto: mosquitto when installed, else the embedded broker",
     )
-    parser.add_argument(
-        "--no-broker-install",
-        dest="install_broker",
-        action="store_false",
-        help="never try to install mosquitto with apt-get",
-    )
+    # Accepted for older scripts: the command itself never installs anything any more.
+    parser.add_argument("--no-broker-install", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--interval",
         type=_interval,
@@ -88,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
         folder=args.folder,
         output=args.output,
         broker=args.broker,
-        install_broker=args.install_broker,
         once=args.once,
         interval=args.interval,
         api_url=args.api_url,

@@ -1,6 +1,9 @@
-"""The demo's MQTT broker: mosquitto when it is installed (or can be), else the embedded one.
+"""The demo's MQTT broker: mosquitto when it is installed, else the embedded one.
 
-broker = await start_broker("auto", workdir, install=True, say=print)
+Nothing here installs software: `scripts/demo` installs mosquitto (apt-get) before it
+starts the command, where the user asked for a set-up; library code never runs apt-get.
+
+broker = await start_broker("auto", workdir, say=print)
 broker.host, broker.port, broker.name
 await broker.stop()
 """
@@ -13,7 +16,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
@@ -53,39 +55,6 @@ def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def install_mosquitto(say: Callable[[str], None]) -> bool:
-    """`apt-get install mosquitto` as root, or through sudo if it needs no password."""
-    apt = shutil.which("apt-get")
-    if apt is None:
-        return False
-    command = [apt]
-    if os.geteuid() != 0:
-        sudo = shutil.which("sudo")
-        no_password = sudo is not None and (
-            subprocess.run(  # noqa: S603 - sudo found on PATH, fixed arguments
-                [sudo, "-n", "true"], capture_output=True, check=False
-            ).returncode
-            == 0
-        )
-        if sudo is None or not no_password:
-            return False
-        command = [sudo, "-n", apt]
-    say("installing mosquitto with apt-get ...")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    steps = (
-        [*command, "update", "-qq"],
-        [*command, "install", "-y", "-qq", "--no-install-recommends", "mosquitto"],
-    )
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, env=env, check=False)  # noqa: S603
-        if done.returncode != 0:
-            say(
-                f"apt-get failed ({done.returncode}): {done.stderr.decode(errors='replace')[-300:]}"
-            )
-            return False
-    return find_mosquitto() is not None
 
 
 class MosquittoBroker:
@@ -174,14 +143,12 @@ class MosquittoBroker:
 
 
 async def start_broker(
-    choice: BrokerChoice, workdir: Path, *, install: bool, say: Callable[[str], None]
+    choice: BrokerChoice, workdir: Path, *, say: Callable[[str], None]
 ) -> Broker:
-    """Start the broker asked for; `auto`: mosquitto if present (or installable), else embedded."""
+    """Start the broker asked for; `auto`: mosquitto if installed, else embedded."""
     broker: Broker
     if choice in ("auto", "mosquitto"):
         binary = find_mosquitto()
-        if binary is None and install and await asyncio.to_thread(install_mosquitto, say):
-            binary = find_mosquitto()
         if binary is not None:
             broker = MosquittoBroker(binary, workdir)
             try:
@@ -194,12 +161,11 @@ async def start_broker(
                 return broker
         elif choice == "mosquitto":
             raise BrokerError(
-                "mosquitto is not installed (apt-get install mosquitto), or use --broker embedded"
+                "mosquitto is not installed (scripts/demo installs it, or apt-get install "
+                "mosquitto), or use --broker embedded"
             )
         else:
-            say(
-                "mosquitto is not installed and cannot be installed here: using the embedded broker"
-            )
+            say("mosquitto is not installed: using the embedded broker")
     broker = EmbeddedBroker()
     await broker.start()
     return broker

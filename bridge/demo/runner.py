@@ -52,7 +52,6 @@ class DemoOptions:
     folder: Path | None = None  # the user's pictures; None: the photos and synthetic samples
     output: Path = Path("demo-output")
     broker: BrokerChoice = "auto"
-    install_broker: bool = True
     once: bool = False  # stop by itself once every picture fed has been read
     interval: float = 1.0  # seconds between two pictures
     api_url: str | None = None  # an existing API instead of the in-process engine
@@ -228,7 +227,6 @@ class Demo:
             broker = await start_broker(
                 self.options.broker,
                 output / "broker",
-                install=self.options.install_broker,
                 say=lambda line: self.say(f"  {line}"),
             )
         except BrokerError as err:

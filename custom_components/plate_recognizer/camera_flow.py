@@ -33,7 +33,7 @@ from .const import (
 )
 from .flow_selectors import REGION_SELECTOR
 from .frigate_options import lpr_data, lpr_schema
-from .settings import normalise_regions
+from .platereader import normalize_regions
 
 STEP_ENTITY = "entity"
 STEP_FRIGATE = "frigate"
@@ -112,7 +112,7 @@ class CameraSubentryFlow(ConfigSubentryFlow):
         """Keep the camera, trigger and regions; return the form's errors."""
         trigger = user_input[CONF_TRIGGER]
         try:
-            regions = normalise_regions(user_input.get(CONF_REGIONS, []))
+            regions = normalize_regions(user_input.get(CONF_REGIONS, []))
         except ValueError:
             return {CONF_REGIONS: "invalid_region"}
         if trigger == TRIGGER_FRIGATE and "mqtt" not in self.hass.config.components:

@@ -196,12 +196,14 @@ class CameraRuntime:
         config: EngineConfig | None = None,
         image: bytes | None = None,
         frigate: FrigatePlate | None = None,
+        publish: bool = True,
     ) -> CameraRead:
         """Snapshot, look up, update entities, fire events; raise HomeAssistantError on failure.
 
         `image`: read this picture rather than the camera's current one. `frigate`:
         Frigate read the plate already; it is published as it is, without a lookup
-        (the camera's picture, if it can be had, becomes the snapshot).
+        (the camera's picture, if it can be had, becomes the snapshot). `publish=False`:
+        only return the read (the action on a camera no subentry configures).
         """
         data = self.entry.runtime_data
         settings = data.settings
@@ -236,6 +238,8 @@ class CameraRuntime:
                 time=dt_util.utcnow(),
                 read_by=read_by,
             )
+            if not publish:
+                return read
             if read.vehicles and picture is not None:
                 await self._async_draw(picture, response, read)
             self._store(read)

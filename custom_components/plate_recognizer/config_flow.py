@@ -74,9 +74,10 @@ from .platereader import (
     PlateReaderHTTPError,
     PlateReaderNoCreditsError,
     PlateReaderResponseError,
+    normalize_regions,
 )
 from .platereader.watchlist import MAX_TOLERANCE, WatchEntry, tolerance_from_config
-from .settings import engine_options_to_config, normalise_regions
+from .settings import engine_options_to_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -363,7 +364,7 @@ class PlateRecognizerOptionsFlow(OptionsFlow):
         options = self.config_entry.options
         if user_input is not None:
             try:
-                regions = normalise_regions(user_input.get(CONF_REGIONS, []))
+                regions = normalize_regions(user_input.get(CONF_REGIONS, []))
             except ValueError:
                 errors[CONF_REGIONS] = "invalid_region"
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import voluptuous as vol
@@ -27,15 +28,15 @@ from .const import (
     SERVICE_READ_PLATE,
 )
 from .data import PlateRecognizerConfigEntry
-from .platereader import EngineConfig, PlateReaderConfigError
-from .settings import normalise_regions
+from .platereader import EngineConfig, PlateReaderConfigError, normalize_regions, require_regions
+from .settings import CameraSettings
 
 TRIGGER_ACTION = "action"
 
 
 def _regions(value: Any) -> list[str]:
     try:
-        return normalise_regions(cv.ensure_list(value))
+        return normalize_regions(cv.ensure_list(value))
     except ValueError as err:
         raise vol.Invalid(str(err)) from err
 
@@ -54,8 +55,23 @@ READ_PLATE_SCHEMA = vol.Schema(
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     async def _async_read_plate(call: ServiceCall) -> ServiceResponse:
-        runtime = _find_camera(hass, call.data[ATTR_CAMERA], call.data.get(ATTR_CONFIG_ENTRY_ID))
-        config: EngineConfig | None = None
+        camera: str = call.data[ATTR_CAMERA]
+        entry, runtime = _find_camera(hass, camera, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        configured = runtime is not None
+        if runtime is None:
+            if hass.states.get(camera) is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="unknown_camera",
+                    translation_placeholders={"camera": camera},
+                )
+            # Any camera can be read with the entry's settings; only a configured one
+            # has entities to update and events to fire.
+            runtime = CameraRuntime(
+                hass, entry, CameraSettings(subentry_id="", title=camera, camera_entity=camera)
+            )
+        settings = entry.runtime_data.settings
+        config = settings.engine
         if ATTR_CONFIG in call.data:
             try:
                 config = EngineConfig.parse(call.data[ATTR_CONFIG])
@@ -65,11 +81,23 @@ def async_setup_services(hass: HomeAssistant) -> None:
                     translation_key="invalid_config",
                     translation_placeholders={"error": str(err)},
                 ) from err
+        regions: Sequence[str] | None = call.data.get(ATTR_REGIONS)
+        if regions is None:
+            regions = runtime.settings.regions or settings.regions
+        try:
+            require_regions(config, regions)  # the caller's mistake: no ERROR log
+        except PlateReaderConfigError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="strict_needs_regions",
+                translation_placeholders={"error": str(err)},
+            ) from err
         read = await runtime.async_read(
             TRIGGER_ACTION,
-            regions=call.data.get(ATTR_REGIONS),
+            regions=regions,
             mmc=call.data.get(ATTR_MMC),
             config=config,
+            publish=configured,
         )
         return read.as_dict()
 
@@ -82,8 +110,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
 
 
-def _find_camera(hass: HomeAssistant, camera: str, entry_id: str | None) -> CameraRuntime:
-    """The configured camera of that entity (in that entry, if one is given)."""
+def _find_camera(
+    hass: HomeAssistant, camera: str, entry_id: str | None
+) -> tuple[PlateRecognizerConfigEntry, CameraRuntime | None]:
+    """The loaded entry (the one given, if any) that configures `camera`, with its runtime;
+    else the first loaded entry and None."""
     entries: list[PlateRecognizerConfigEntry] = [
         entry
         for entry in hass.config_entries.async_entries(DOMAIN)
@@ -94,9 +125,5 @@ def _find_camera(hass: HomeAssistant, camera: str, entry_id: str | None) -> Came
     for entry in entries:
         for runtime in entry.runtime_data.cameras.values():
             if runtime.settings.camera_entity == camera:
-                return runtime
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="camera_not_configured",
-        translation_placeholders={"camera": camera},
-    )
+                return entry, runtime
+    return entries[0], None

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,26 +34,6 @@ from .const import (
 from .platereader import EngineConfig
 from .platereader.frigate_policy import DEFAULT_MIN_SCORE, DEFAULT_WAIT, LprOptions
 from .platereader.watchlist import WatchList, tolerance_from_config
-
-_REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
-
-
-def normalise_regions(values: Iterable[Any]) -> list[str]:
-    """Lower-case region codes, without duplicates; raise ValueError naming a bad one.
-
-    A YAML boolean `False` is the unquoted Norway code `no` read by a YAML 1.1
-    parser (scripts, automations): it can only have meant Norway here.
-    """
-    codes: list[str] = []
-    for value in values:
-        if value is False:
-            value = "no"
-        code = str(value).strip().lower()
-        if not _REGION_CODE.match(code):
-            raise ValueError(f"{value!r} is not a region code like 'gb', 'no' or 'us-ca'")
-        if code not in codes:
-            codes.append(code)
-    return codes
 
 
 def engine_options_to_config(engine: Mapping[str, Any]) -> EngineConfig | None:

@@ -184,14 +184,32 @@ class Page:
         result: str = self.page.evaluate(DEEP_TEXT_JS)
         return result
 
-    def wait_for_text(self, needle: str | re.Pattern[str]) -> str:
-        """The page's text once it contains `needle` (fails after TIMEOUT_MS)."""
+    def wait_for_text(self, needle: str | re.Pattern[str], timeout_ms: int = TIMEOUT_MS) -> str:
+        """The page's text once it contains `needle` (fails after `timeout_ms`)."""
         pattern = needle if isinstance(needle, re.Pattern) else re.compile(re.escape(needle))
         self.page.wait_for_function(
             f"() => ({DEEP_TEXT_JS})().search(new RegExp({json.dumps(pattern.pattern)})) >= 0",
-            timeout=TIMEOUT_MS,
+            timeout=timeout_ms,
         )
         return self.text()
+
+    def click_until_text(self, target: Any, needle: str, attempts: int = 6) -> str:
+        """Click `target` until the page shows `needle`.
+
+        A click can land while the frontend re-renders the element (an entry reloading
+        after a change re-creates its row), and is then lost; clicking again is what a
+        person would do. Each attempt waits up to TIMEOUT_MS / 2 for the text.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        for attempt in range(attempts):
+            target.click()
+            try:
+                return self.wait_for_text(needle, timeout_ms=TIMEOUT_MS // 2)
+            except PlaywrightTimeoutError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def screenshot(self, name: str) -> Path:
         """Save `NN-name.png` (numbered in the order taken) and check the page's strings."""

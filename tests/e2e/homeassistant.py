@@ -11,7 +11,8 @@ Why `frontend:` is configured: Home Assistant 2025.4 always sets up `frontend` (
 `home-assistant-frontend` is in `requirements/dev.lock` (a user's `.venv/bin/hass` gets the
 real UI, and `test_ha_browser.py` drives it), but these REST-only tests do not need the
 built UI: `frontend: development_repo:` pointing at an empty folder loads the integration
-without serving it, which keeps their start fast. Every other integration loaded here (`http`, `api`, `config`, `onboarding`, `auth`, `person`, `mqtt`, `camera`,
+without serving it, which keeps their start fast. Every other integration loaded here
+(`http`, `api`, `config`, `onboarding`, `auth`, `person`, `mqtt`, `camera`,
 `local_file`, the default set) finds its requirements (paho-mqtt, PyTurboJPEG, Pillow,
 numpy, cronsim, securetar ...) already installed from `requirements/dev.lock`, so no start,
 the first included, needs pip.

@@ -168,8 +168,7 @@ def _add_a_camera(page: Page) -> None:
 
 def _watch_a_plate(page: Page) -> None:
     configure = _entry_row(page).get_by_role("button", name="Configure")
-    configure.click()
-    page.wait_for_text("Add a plate to the watch list")
+    page.click_until_text(configure, "Add a plate to the watch list")
     page.screenshot("options")
     page.page.get_by_text("Add a plate to the watch list").click()
     page.wait_for_text("Case, spaces and dashes are ignored")
@@ -180,8 +179,7 @@ def _watch_a_plate(page: Page) -> None:
     page.wait_for_text("Success")
     _finish(page)
 
-    configure.click()
-    page.wait_for_text("Remove plates from the watch list")
+    page.click_until_text(configure, "Remove plates from the watch list")
     page.page.get_by_text("Remove plates from the watch list").click()
     page.wait_for_text("Tick the plates to remove")
     boxes = page.page.get_by_role("checkbox").all()

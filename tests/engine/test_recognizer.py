@@ -20,8 +20,8 @@ DEMO = SHARED / "samples" / "demo.jpg"
 
 # Where the two plates of demo.jpg are (the labels drawn above them are not plates).
 DEMO_PLATES = {
-    "by649ag": Box(100, 123, 166, 151),
-    "za834co": Box(494, 165, 584, 198),
+    "by649ag": Box(xmin=100, ymin=123, xmax=166, ymax=151),
+    "za834co": Box(xmin=494, ymin=165, xmax=584, ymax=198),
 }
 
 
@@ -67,7 +67,7 @@ def test_synthetic_plate_is_read(recognizer: Recognizer) -> None:
     reads = recognizer.read(synthetic_plate("ABC1234"))
     assert [r.plate for r in reads] == ["abc1234"]
     check_read(reads[0])
-    assert overlap(reads[0].box, Box(90, 120, 390, 200)) > 0.3
+    assert overlap(reads[0].box, Box(xmin=90, ymin=120, xmax=390, ymax=200)) > 0.3
 
 
 def test_array_input_and_fast_mode(recognizer: Recognizer) -> None:

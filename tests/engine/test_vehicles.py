@@ -30,7 +30,10 @@ from platereader import ReadResponse
 from tests.engine.test_server import check_plate_mode_result, post_file, running_engine
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_PLATES = {"by649ag": Box(100, 123, 166, 151), "za834co": Box(494, 165, 584, 198)}
+DEMO_PLATES = {
+    "by649ag": Box(xmin=100, ymin=123, xmax=166, ymax=151),
+    "za834co": Box(xmin=494, ymin=165, xmax=584, ymax=198),
+}
 
 
 @pytest.fixture(scope="module")

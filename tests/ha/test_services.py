@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import voluptuous as vol
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    setup_test_component_platform,
+)
 
-from custom_components.plate_recognizer.const import CONF_REGIONS, CONF_WATCHLIST, DOMAIN
+from custom_components.plate_recognizer.const import (
+    CONF_REGIONS,
+    CONF_WATCHLIST,
+    DOMAIN,
+    EVENT_PLATE_DETECTED,
+)
 from tests.fake_api import FakePlateRecognizer
 
 from .conftest import CAMERA, FakeCamera, camera_subentry, cloud_entry, setup_entry
+
+GARDEN = "camera.garden"
+
+
+class GardenCamera(FakeCamera):
+    """A second camera entity, never added to the integration."""
+
+    _attr_name = "Garden"
+    _attr_unique_id = "garden"
 
 
 async def _read(hass: HomeAssistant, **data: object) -> dict[str, object]:
@@ -98,7 +119,7 @@ async def test_errors(
             blocking=True,
             return_response=True,
         )
-    assert err.value.translation_key == "camera_not_configured"
+    assert err.value.translation_key == "unknown_camera"
     with pytest.raises(ServiceValidationError) as err:
         await _read(hass, config_entry_id="other")
     assert err.value.translation_key == "not_loaded"
@@ -108,3 +129,51 @@ async def test_errors(
         await _read(hass)
     assert err.value.translation_key == "not_loaded"
     assert fake_api.requests == []
+
+
+async def test_reads_a_camera_not_added(hass: HomeAssistant, fake_api: FakePlateRecognizer) -> None:
+    setup_test_component_platform(hass, "camera", [FakeCamera(), GardenCamera()])
+    assert await async_setup_component(hass, "camera", {"camera": {"platform": "test"}})
+    await hass.async_block_till_done()
+    assert hass.states.get(GARDEN) is not None
+    watch = [{"name": "Anna", "plate": "NHK552", "tolerance": 0}]
+    await setup_entry(
+        hass,
+        cloud_entry(
+            fake_api,
+            options={CONF_WATCHLIST: watch, CONF_REGIONS: ["gb"]},
+            subentries=[camera_subentry()],
+        ),
+    )
+    events = async_capture_events(hass, EVENT_PLATE_DETECTED)
+    response = await hass.services.async_call(
+        DOMAIN, "read_plate", {"camera": GARDEN}, blocking=True, return_response=True
+    )
+    assert isinstance(response, dict)
+    assert response["camera"] == GARDEN
+    assert response["plate"] == "NHK552"
+    assert response["watched"] is True  # judged with the entry's watch list
+    assert fake_api.last_request.regions == ["gb"]  # and its regions
+    # Only configured cameras have entities and events: the driveway's stay untouched.
+    await hass.async_block_till_done()
+    assert events == []
+    assert hass.states.get("sensor.driveway_last_plate").state == "unknown"
+    assert hass.states.get("binary_sensor.driveway_watched_vehicle_present").state == "off"
+    assert hass.states.get("sensor.garden_last_plate") is None
+
+
+async def test_strict_region_without_regions_is_the_callers_mistake(
+    hass: HomeAssistant,
+    fake_api: FakePlateRecognizer,
+    camera: FakeCamera,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await setup_entry(hass, cloud_entry(fake_api))
+    with pytest.raises(ServiceValidationError) as err:
+        await _read(hass, config={"region": "strict"})
+    assert err.value.translation_key == "strict_needs_regions"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert fake_api.requests == []
+    # With regions the same call is sent.
+    await _read(hass, config={"region": "strict"}, regions=["gb"])
+    assert fake_api.last_request.config == {"region": "strict"}

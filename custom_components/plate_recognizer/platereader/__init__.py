@@ -5,7 +5,13 @@ the command line all use this one copy.
 """
 
 from .client import PlateReader
-from .config import EngineConfig, normalize_regions
+from .config import (
+    REGION_CODE,
+    EngineConfig,
+    is_region_code,
+    normalize_regions,
+    require_regions,
+)
 from .const import CLOUD_URL, FREE_PLAN_RATE, ONPREM_DEFAULT_URL, SUBSCRIPTION_RATE
 from .exceptions import (
     PlateReaderAuthenticationError,
@@ -44,6 +50,7 @@ __all__ = [
     "CLOUD_URL",
     "FREE_PLAN_RATE",
     "ONPREM_DEFAULT_URL",
+    "REGION_CODE",
     "SUBSCRIPTION_RATE",
     "Box",
     "Candidate",
@@ -73,5 +80,7 @@ __all__ = [
     "Statistics",
     "Usage",
     "Vehicle",
+    "is_region_code",
     "normalize_regions",
+    "require_regions",
 ]

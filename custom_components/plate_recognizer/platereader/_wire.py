@@ -17,11 +17,36 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class WireBox(_Wire):
+class Box(_Wire):
+    """Pixel box: top-left (xmin, ymin) and bottom-right (xmax, ymax) corners.
+
+    The one box type: parsed from the API as it is, and public as `platereader.Box`.
+    """
+
     xmin: int
     ymin: int
     xmax: int
     ymax: int
+
+    @property
+    def is_empty(self) -> bool:
+        """The API sends an all-zero box when it found no vehicle."""
+        return self.xmax <= self.xmin or self.ymax <= self.ymin
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.xmin + self.xmax) / 2, (self.ymin + self.ymax) / 2)
+
+    def scaled(self, factor: float) -> Box:
+        """This box in an image `factor` times larger (undoes a downscale before upload)."""
+        if factor == 1.0:
+            return self
+        return Box(
+            xmin=round(self.xmin * factor),
+            ymin=round(self.ymin * factor),
+            xmax=round(self.xmax * factor),
+            ymax=round(self.ymax * factor),
+        )
 
 
 class WireCandidate(_Wire):
@@ -37,7 +62,7 @@ class WireRegion(_Wire):
 class WireVehicle(_Wire):
     type: str
     score: float
-    box: WireBox
+    box: Box
 
 
 class WireMakeModel(_Wire):
@@ -58,7 +83,7 @@ class WireOrientation(_Wire):
 
 class WirePlateModeResult(_Wire):
     plate: str
-    box: WireBox
+    box: Box
     score: float
     dscore: float
     candidates: tuple[WireCandidate, ...] = ()
@@ -82,7 +107,7 @@ class WirePlateProps(_Wire):
 class WireNestedPlate(_Wire):
     type: str = "Plate"
     score: float
-    box: WireBox
+    box: Box
     props: WirePlateProps
 
 
@@ -95,7 +120,7 @@ class WireVehicleProps(_Wire):
 class WireNestedVehicle(_Wire):
     type: str
     score: float
-    box: WireBox
+    box: Box
     props: WireVehicleProps | None = None
 
 

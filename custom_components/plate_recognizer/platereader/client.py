@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pydantic import ValidationError
 
-from .config import EngineConfig, describe_validation_error, normalize_regions
+from .config import EngineConfig, describe_validation_error, normalize_regions, require_regions
 from .const import (
     CLOUD_URL,
     DEFAULT_MAX_UPLOAD_BYTES,
@@ -41,7 +41,7 @@ from .exceptions import (
     PlateReaderServerError,
     PlateReaderTimeoutError,
 )
-from .image import ImageInput, Upload, load_image, shrink
+from .image import ImageInput, Upload, is_jpeg_within, load_image, shrink
 from .models import ReadResponse, ServerInfo, Statistics
 from .ratelimit import RateLimiter
 from .redact import HTTP_LOGGERS, REDACTED, protect_loggers, redact, remember_secrets
@@ -165,10 +165,7 @@ class PlateReader:
         """
         engine_config = EngineConfig.parse(config)
         region_list = normalize_regions(regions)
-        if engine_config and engine_config.region == "strict" and not region_list:
-            raise PlateReaderConfigError(
-                "engine config 'region: strict' needs at least one region in `regions`"
-            )
+        require_regions(engine_config, region_list)
         fields: list[tuple[str, str]] = [("regions", code) for code in region_list]
         if camera_id is not None:
             fields.append(("camera_id", str(camera_id)))
@@ -179,7 +176,10 @@ class PlateReader:
         if engine_config is not None and engine_config.to_api():
             fields.append(("config", engine_config.to_json()))
 
-        upload = await asyncio.to_thread(self._prepare, image, filename)
+        if is_jpeg_within(image, self.max_upload_bytes):
+            upload = self._prepare(image, filename)  # a header parse: less than a thread hop
+        else:
+            upload = await asyncio.to_thread(self._prepare, image, filename)
         try:
             data = await self._send_read(upload, fields)
         except PlateReaderPayloadTooLargeError:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Self
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .exceptions import PlateReaderConfigError
 
-# A country code, optionally with a state or province: "gb", "us-ca", "mx".
-_REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
+# A country code, optionally with a state or province: "gb", "us-ca", "mx". The one
+# definition for the client, the bridge, the integration and the engine.
+REGION_CODE: Final = re.compile(r"^[a-z]{2}(-[a-z0-9]{1,3})?$")
+
+
+def is_region_code(code: str) -> bool:
+    """True for a lower-case region code such as "gb" or "us-ca"."""
+    return REGION_CODE.match(code) is not None
 
 
 class EngineConfig(BaseModel):
@@ -104,16 +110,32 @@ def describe_validation_error(err: ValidationError, what: str) -> str:
     return "; ".join(lines)
 
 
-def normalize_regions(regions: Sequence[str] | str) -> list[str]:
-    """Lower-case region codes, checked; raise `PlateReaderConfigError` naming a bad one."""
+def require_regions(config: EngineConfig | None, regions: Sequence[str]) -> None:
+    """Raise `PlateReaderConfigError` for `region: strict` without any region to be strict to."""
+    if config is not None and config.region == "strict" and not regions:
+        raise PlateReaderConfigError(
+            "engine config 'region: strict' needs at least one region in `regions`"
+        )
+
+
+def normalize_regions(regions: Iterable[Any] | str) -> list[str]:
+    """Lower-case region codes, checked, without duplicates.
+
+    Raise `PlateReaderConfigError` (a ValueError) naming a bad one. A YAML boolean
+    `False` is the unquoted Norway code `no` read by a YAML 1.1 parser (HA scripts and
+    automations): it can only have meant Norway here.
+    """
     if isinstance(regions, str):  # a lone "gb" would otherwise become "g", "b"
         regions = [regions]
-    codes = []
+    codes: list[str] = []
     for region in regions:
-        code = region.strip().lower()
-        if not _REGION_CODE.match(code):
+        if region is False:
+            region = "no"
+        code = str(region).strip().lower()
+        if not is_region_code(code):
             raise PlateReaderConfigError(
                 f"region {region!r} is not a region code like 'gb', 'us-ca' or 'mx'"
             )
-        codes.append(code)
+        if code not in codes:
+            codes.append(code)
     return codes

@@ -78,6 +78,19 @@ def load_image(image: ImageInput, *, filename: str | None = None) -> Upload:
     )
 
 
+def is_jpeg_within(image: ImageInput, max_bytes: int) -> bool:
+    """A JPEG in memory that needs no shrinking: preparing it only parses its header.
+
+    That costs less than a hop to a worker thread, so the caller may do it inline. Only
+    JPEG (what cameras send): its header parse skips over segments and stays cheap.
+    """
+    return (
+        isinstance(image, bytes | bytearray | memoryview)
+        and len(image) <= max_bytes
+        and bytes(image[:3]) == b"\xff\xd8\xff"
+    )
+
+
 def shrink(upload: Upload, max_bytes: int) -> Upload:
     """Re-encode as JPEG, scaled down until it is at most `max_bytes`.
 

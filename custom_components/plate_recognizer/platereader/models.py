@@ -14,6 +14,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The API's box is parsed as it is: one type for the wire and the results.
+from ._wire import Box as Box
 from ._wire import (
     WireInfo,
     WirePlateModeResult,
@@ -25,35 +27,6 @@ from ._wire import (
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class Box(_Model):
-    """Pixel box: top-left (xmin, ymin) and bottom-right (xmax, ymax) corners."""
-
-    xmin: int
-    ymin: int
-    xmax: int
-    ymax: int
-
-    @property
-    def is_empty(self) -> bool:
-        """The API sends an all-zero box when it found no vehicle."""
-        return self.xmax <= self.xmin or self.ymax <= self.ymin
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return ((self.xmin + self.xmax) / 2, (self.ymin + self.ymax) / 2)
-
-    def scaled(self, factor: float) -> Box:
-        """This box in an image `factor` times larger (undoes a downscale before upload)."""
-        if factor == 1.0:
-            return self
-        return Box(
-            xmin=round(self.xmin * factor),
-            ymin=round(self.ymin * factor),
-            xmax=round(self.xmax * factor),
-            ymax=round(self.ymax * factor),
-        )
 
 
 class Candidate(_Model):
@@ -113,7 +86,7 @@ class PlateResult(_Model):
     def from_plate_mode(cls, wire: WirePlateModeResult, raw: dict[str, Any]) -> Self:
         return cls(
             plate=wire.plate,
-            box=Box.model_validate(wire.box.model_dump()),
+            box=wire.box,
             score=wire.score,
             dscore=wire.dscore,
             candidates=tuple(Candidate(plate=c.plate, score=c.score) for c in wire.candidates),
@@ -122,7 +95,7 @@ class PlateResult(_Model):
                 Vehicle(
                     type=wire.vehicle.type,
                     score=wire.vehicle.score,
-                    box=Box.model_validate(wire.vehicle.box.model_dump()),
+                    box=wire.vehicle.box,
                 )
                 if wire.vehicle
                 else None
@@ -146,7 +119,7 @@ class PlateResult(_Model):
         props = vehicle.props if vehicle else None
         return cls(
             plate=texts[0].value if texts else None,
-            box=Box.model_validate(plate.box.model_dump()) if plate else None,
+            box=plate.box if plate else None,
             score=texts[0].score if texts else None,
             dscore=plate.score if plate else None,
             candidates=tuple(Candidate(plate=t.value, score=t.score) for t in texts),
@@ -155,7 +128,7 @@ class PlateResult(_Model):
                 Vehicle(
                     type=vehicle.type,
                     score=vehicle.score,
-                    box=Box.model_validate(vehicle.box.model_dump()),
+                    box=vehicle.box,
                 )
                 if vehicle
                 else None
