@@ -194,13 +194,17 @@ class BridgeService:
         )
         for sink in self.sinks:
             await sink.start()
-        await self.link.start()
-        # While the broker connects: the first read's one-off costs (imports, codecs,
-        # fonts), so that it is no slower than the others.
+        # The first read's one-off costs (imports, codecs, fonts), so that it is no
+        # slower than the others.
         await asyncio.to_thread(warm_up)
         await self.pipeline.start()
+        # Sources register their subscriptions before the broker connects: the link
+        # subscribes them all and only then publishes `online`, so a client that sees
+        # `online` knows its next picture is taken. (Connecting first let `online` go
+        # out before the inputs were subscribed, and a picture sent at once was lost.)
         for source in self._sources:
             source.start()
+        await self.link.start()
         # Everything allocated so far lives as long as the service: keep it out of the
         # collector's full passes, which would otherwise show up as latency spikes.
         gc.collect()
