@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bridge_common import (
     Client,
@@ -47,6 +48,7 @@ from bridge_common import (
 )
 
 from bench._stats import percentile
+from bench._yardstick import measure as measure_yardstick
 
 CAMERAS = ("drive", "gate", "street", "yard")
 
@@ -111,6 +113,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     image = camera_jpeg()
+    # Measured in the same run, so the figures compare across machines.
+    print(measure_yardstick().line())
     print(f"snapshot: {len(image) // 1024} KiB JPEG; {args.seconds:g} s per rate; 4 cameras")
     print(
         "rate/s  sent  published | overhead p50    p99    max | queue p99 | API p50    p99"

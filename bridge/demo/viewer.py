@@ -22,7 +22,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 HEADER = (
-    f"{'time':<8}  {'camera':<10}  {'plate':<10}  {'score':>5}  {'watch list':<34}  annotated file"
+    f"{'time':<8}  {'camera':<10}  {'plate':<10}  {'score':>5}  {'vehicle':<18}  "
+    f"{'watch list':<34}  annotated file"
 )
 
 
@@ -53,7 +54,7 @@ def format_event(event: dict[str, Any]) -> str:
     score = event.get("score")
     match = event.get("watchlist")
     if isinstance(match, dict):
-        how = "exact" if match.get("exact") else f"distance {match.get('distance')}"
+        how = _why(match)
         owner = f", {match['owner']}" if match.get("owner") else ""
         listed = f"MATCH {match.get('name')}{owner} ({how})"
     else:
@@ -65,8 +66,27 @@ def format_event(event: dict[str, Any]) -> str:
         f"{event.get('camera')!s:<10}  "
         f"{(plate.upper() if isinstance(plate, str) else 'no plate'):<10}  "
         f"{(f'{score:.2f}' if isinstance(score, int | float) else '-'):>5}  "
-        f"{listed:<34}  {_short_path(file)}"
+        f"{_vehicle(event):<18}  {listed:<34}  {_short_path(file)}"
     )
+
+
+def _why(match: dict[str, Any]) -> str:
+    """Why the watch list matched, in words (the event's `watchlist.kind`)."""
+    kind = match.get("kind") or ("exact" if match.get("exact") else None)
+    if kind == "lookalike":
+        return f"look-alike x{match.get('lookalikes')}"
+    if kind == "tolerance":
+        return f"{match.get('differences')} character(s) differ"
+    return str(kind or "match")
+
+
+def _vehicle(event: dict[str, Any]) -> str:
+    """Vehicle type and colour, when the reader found them ("-" otherwise)."""
+    vehicle = event.get("vehicle")
+    kind = vehicle.get("type") if isinstance(vehicle, dict) else None
+    colour = event.get("color")
+    parts = [str(p) for p in (colour, kind) if p and p not in ("unknown", "Unknown")]
+    return " ".join(parts) or "-"
 
 
 def format_error(error: dict[str, Any]) -> str:

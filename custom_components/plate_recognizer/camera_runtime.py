@@ -55,7 +55,7 @@ from .platereader import (
 from .platereader.annotate import annotate
 from .platereader.frigate_policy import READ_BY_FRIGATE, FrigatePlate, lookup_read_by
 from .reading import CameraRead, PlateRead
-from .settings import CameraSettings
+from .settings import CameraSettings, Settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -266,6 +266,10 @@ class CameraRuntime:
             ) from err
         self._camera_failed = False
         return image.content
+
+    def entry_settings(self) -> Settings:
+        """The entry's settings as they are now (options can change at any time)."""
+        return self.entry.runtime_data.settings
 
     async def async_camera_image(self) -> bytes | None:
         """The camera's picture now, or None (logged once per outage)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
@@ -36,9 +36,27 @@ from .platereader.frigate_policy import (
     parse_lpr_update,
 )
 from .platereader.frigate_tracker import EventTracker
+from .reading import CameraRead
+from .settings import Settings
 
-if TYPE_CHECKING:
-    from .camera_runtime import CameraRuntime
+
+class FrigateCamera(Protocol):
+    """What the trigger needs of its camera (`CameraRuntime` is one).
+
+    A protocol rather than the class itself: the camera builds its trigger, so
+    importing the camera here would make the two modules import each other.
+    """
+
+    def entry_settings(self) -> Settings:
+        """The integration entry's settings (watch list, MMC) as they are now."""
+        ...
+
+    async def async_camera_image(self) -> bytes | None: ...
+
+    async def async_triggered_read(
+        self, trigger: str, *, image: bytes | None = None, frigate: FrigatePlate | None = None
+    ) -> CameraRead | None: ...
+
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,7 +76,7 @@ class FrigateTrigger:
     """Frigate's messages about one camera, turned into reads of it."""
 
     def __init__(
-        self, hass: HomeAssistant, runtime: CameraRuntime, camera: str, options: LprOptions
+        self, hass: HomeAssistant, runtime: FrigateCamera, camera: str, options: LprOptions
     ) -> None:
         self.hass = hass
         self.runtime = runtime
@@ -150,7 +168,7 @@ class FrigateTrigger:
             self.hass.async_create_task(self._async_publish(judgement.plate))
 
     def _facts(self, camera: str, plate: FrigatePlate | None) -> LookupFacts:
-        settings = self.runtime.entry.runtime_data.settings
+        settings = self.runtime.entry_settings()
         watched = (
             self.options.confirm_watched
             and plate is not None

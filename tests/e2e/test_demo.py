@@ -308,6 +308,18 @@ def test_format_event_shows_plate_score_match_and_file() -> None:
     assert "MATCH Family car, Alice (exact)" in line and line.endswith("/out/x.jpg")
     line = format_event({"camera": "street", "plate": None, "snapshot": {"path": "/in/y.jpg"}})
     assert "no plate" in line and line.endswith("/in/y.jpg")
+    line = format_event(
+        {
+            "camera": "gate",
+            "plate": "a812c0e",
+            "score": 0.8,
+            "vehicle": {"type": "Sedan", "score": 0.6},
+            "color": "red",
+            "watchlist": {"name": "Family car", "kind": "lookalike", "lookalikes": 2},
+            "snapshot": {},
+        }
+    )
+    assert "red Sedan" in line and "MATCH Family car (look-alike x2)" in line
 
 
 def test_topic_filters() -> None:
