@@ -166,7 +166,7 @@ def test_frigate_cameras_watchlist_and_hold_time() -> None:
                     "owner": "Alice",
                     "tags": "gate, family",
                 },
-                {"name": "Van", "plate": "XY99ZZZ", "tolerance": 0.0},
+                {"name": "Van", "plate": "XY99ZZZ", "tolerance": 1},
             ],
             hold_time=120,
             save_snapshots=False,
@@ -185,7 +185,7 @@ def test_frigate_cameras_watchlist_and_hold_time() -> None:
     assert config.cameras["gate"].enabled is False
     assert [(w.name, w.plate, w.owner, w.tags, w.tolerance) for w in config.watchlist] == [
         ("Family car", "AB12 CDE", "Alice", ["gate", "family"], 0),
-        ("Van", "XY99ZZZ", None, [], 0),
+        ("Van", "XY99ZZZ", None, [], 1),
     ]
     assert config.homeassistant.hold_time == 120
     assert config.storage.save_snapshots is False
@@ -250,6 +250,15 @@ def test_options_the_bridge_refuses_name_the_bridge_key(
         ({"watchlist": [{"plate": "AB12CDE"}]}, "watchlist[0].name: missing"),
         ({"cameras": [{"name": "a", "zoom": 2}]}, "cameras[0].zoom: unknown key"),
         ({"colour": "red"}, "colour: not an option of this add-on"),
+        # Real characters that may differ: 0-2, whole (the watch list's own rule).
+        (
+            {"watchlist": [{"name": "a", "plate": "AB12CDE", "tolerance": 3}]},
+            "watchlist[0].tolerance: must be at most 2",
+        ),
+        (
+            {"watchlist": [{"name": "a", "plate": "AB12CDE", "tolerance": 0.5}]},
+            "watchlist[0].tolerance: must be a whole number",
+        ),
     ],
 )
 def test_schema_check_names_the_option(changes: dict[str, Any], expected: str) -> None:
