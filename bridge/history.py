@@ -39,6 +39,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("camera", "TEXT NOT NULL"),
     ("source", "TEXT"),
     ("source_event_id", "TEXT"),
+    ("read_by", "TEXT"),  # api, engine or frigate (added in 0.1: see _ADDED_COLUMNS)
     ("label", "TEXT"),
     ("event_type", "TEXT"),
     ("plate", "TEXT"),
@@ -57,11 +58,16 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("watchlist_name", "TEXT"),
     ("watchlist_plate", "TEXT"),
     ("watchlist_distance", "REAL"),
+    ("watchlist_kind", "TEXT"),  # exact, lookalike or tolerance (added, as read_by)
     ("snapshot", "TEXT"),  # the annotated copy saved (storage.save_snapshots), or null
     ("snapshot_url", "TEXT"),  # where the picture came from (Frigate URL, file ...)
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 _JSON_COLUMNS = frozenset({"candidates", "box"})
+# Columns added after the first release of the table: a history file written by an
+# older bridge gets them (empty for its rows) when a newer one opens it, and a query of
+# a file not yet opened by a newer bridge reads them as null.
+_ADDED_COLUMNS = frozenset({"read_by", "watchlist_kind"})
 
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS reads ({', '.join(f'{n} {t}' for n, t in COLUMNS)})",
@@ -83,6 +89,7 @@ def row_from_event(event: PlateEvent) -> tuple[Any, ...]:
         "camera": event.camera,
         "source": event.source,
         "source_event_id": event.source_event_id,
+        "read_by": event.read_by,
         "label": event.label,
         "event_type": event.event_type,
         "plate": event.plate,
@@ -101,6 +108,7 @@ def row_from_event(event: PlateEvent) -> tuple[Any, ...]:
         "watchlist_name": match.name if match else None,
         "watchlist_plate": match.plate if match else None,
         "watchlist_distance": match.distance if match else None,
+        "watchlist_kind": match.kind if match else None,
         "snapshot": snapshot.saved,
         "snapshot_url": snapshot.url or snapshot.path or snapshot.topic,
     }
@@ -111,10 +119,21 @@ def connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=10, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    for statement in _SCHEMA:
+    for statement in _SCHEMA[:1]:
+        connection.execute(statement)
+    present = _columns(connection)
+    for name, kind in COLUMNS:
+        if name not in present:
+            # Names and types are our constants (only _ADDED_COLUMNS can be missing).
+            connection.execute(f"ALTER TABLE reads ADD COLUMN {name} {kind}")
+    for statement in _SCHEMA[1:]:
         connection.execute(statement)
     connection.commit()
     return connection
+
+
+def _columns(connection: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in connection.execute("PRAGMA table_info(reads)")}
 
 
 class HistoryWriter:
@@ -251,16 +270,25 @@ def query(path: Path, q: Query) -> list[dict[str, Any]]:
     if q.until is not None:
         where.append("time < ?")
         params.append(utc_iso(q.until))
-    sql = f"SELECT {', '.join(COLUMN_NAMES)} FROM reads"  # noqa: S608 - our constants
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=10)) as connection:
+        present = _columns(connection)
+        selected = [
+            name if name in present or name not in _ADDED_COLUMNS else f"NULL AS {name}"
+            for name in COLUMN_NAMES
+        ]
+        rows = connection.execute(_select(selected, where, q.limit), params).fetchall()
+    return [_decode(row) for row in rows]
+
+
+def _select(columns: Sequence[str], where: Sequence[str], limit: int | None) -> str:
+    sql = f"SELECT {', '.join(columns)} FROM reads"  # noqa: S608 - our constants
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY time DESC, read_time DESC"
-    if q.limit:
-        sql += f" LIMIT {int(q.limit)}"
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True, timeout=10)) as connection:
-        rows = connection.execute(sql, params).fetchall()
-    return [_decode(row) for row in rows]
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return sql
 
 
 def _decode(row: Sequence[Any]) -> dict[str, Any]:

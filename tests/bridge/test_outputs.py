@@ -323,6 +323,53 @@ def test_history_forgets_by_read_time_not_by_the_camera_clock(tmp_path: Path) ->
     assert sorted(row["source_event_id"] for row in rows) == ["today", "wrong-clock"]
 
 
+def test_history_keeps_who_read_and_why_it_matched_and_upgrades_old_files(
+    tmp_path: Path,
+) -> None:
+    """`read_by` and `watchlist_kind` are stored; a file written before they existed is
+    read (null for them) and gets them when a bridge opens it."""
+    import sqlite3
+
+    from bridge.history import COLUMNS, HistoryWriter
+    from platereader.watchlist import WatchEntry
+
+    path = tmp_path / "history.sqlite3"
+    old_columns = [(n, t) for n, t in COLUMNS if n not in ("read_by", "watchlist_kind")]
+    with sqlite3.connect(path) as old:
+        old.execute(f"CREATE TABLE reads ({', '.join(f'{n} {t}' for n, t in old_columns)})")
+        old.execute(
+            "INSERT INTO reads (id, time, read_time, camera, plate, plate_normalized) "
+            "VALUES ('old', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', "
+            "'gate', 'ab12cde', 'AB12CDE')"
+        )
+    old.close()
+    [row] = query(path, Query())  # an old file, not yet opened by this version
+    assert row["id"] == "old" and row["read_by"] is None and row["watchlist_kind"] is None
+
+    now = datetime.now(UTC)
+    context = ReadContext(
+        camera="gate",
+        source="frigate",
+        source_event_id="new",
+        time=now,
+        snapshot=SnapshotRef(kind="frigate"),
+    )
+    result = PlateResult(plate="A812C0E", score=0.9)
+    match = WatchList([WatchEntry(name="Our car", plate="AB12CDE")]).match(result)
+    writer = HistoryWriter(path)
+    writer.start()  # adds the columns
+    writer.record(plate_event(context, result, match, read_time=now, read_by="frigate"))
+    writer.close()
+    rows = {row["id"]: row for row in query(path, Query())}
+    new = next(row for key, row in rows.items() if key != "old")
+    assert (new["read_by"], new["watchlist_kind"], new["watchlist_name"]) == (
+        "frigate",
+        "lookalike",
+        "Our car",
+    )
+    assert rows["old"]["read_by"] is None
+
+
 # -- snapshots ------------------------------------------------------------------------
 
 
