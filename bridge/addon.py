@@ -32,6 +32,7 @@ from .config import BridgeConfig, ConfigError, parse_config
 OPTIONS_FILE = Path("/data/options.json")
 CONFIG_FILE = Path("/data/config.yaml")
 STORAGE = "/data"
+INGRESS_PORT = 8099  # addon/config.yaml `ingress_port`
 SUPERVISOR_MQTT = "http://supervisor/services/mqtt"
 LOCAL_ENGINE_PORT = 8080
 API_MODES = ("local", "cloud", "server")
@@ -183,6 +184,9 @@ def options_to_config(
             "save_snapshots": bool(options.get("save_snapshots", True)),
         },
         "homeassistant": {"hold_time": options.get("hold_time", 30)},
+        # The page behind Home Assistant's ingress (config.yaml: ingress_port): the
+        # Supervisor is its only peer, and the bridge takes it without a token.
+        "web": {"host": "0.0.0.0", "port": INGRESS_PORT, "ingress": True},  # noqa: S104
     }
     if problems:
         raise AddonError(problems)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from platereader import Box, PlateResult
 from platereader.frigate_policy import ReadBy
@@ -148,6 +148,30 @@ class Watch(_Model):
     candidate: int
 
 
+class FrigateContext(_Model):
+    """What Frigate said about the object when the picture was taken (`extra.frigate`)."""
+
+    label: str
+    top_score: float
+    sub_label: tuple[str, float | None] | None  # [name, score]
+    recognized_license_plate: str | None
+    recognized_license_plate_score: float | None
+    current_zones: list[str]
+    entered_zones: list[str]
+    attempt: int  # the event's lookup (1, 2 ...); 0 for Frigate's own read
+
+
+class SourceExtra(_Model):
+    """Source details (`extra`): one key per source that has some; `{}` for the others."""
+
+    frigate: FrigateContext | None = None
+
+    @model_serializer(mode="wrap")
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
 class PlateEvent(_Model):
     """One plate read (or, with `publish_no_plate`, a lookup that found none)."""
 
@@ -177,7 +201,7 @@ class PlateEvent(_Model):
     orientation_score: float | None
     watchlist: Watch | None
     snapshot: SnapshotRef
-    extra: dict[str, Any]
+    extra: SourceExtra
 
 
 class ErrorEvent(_Model):
@@ -203,7 +227,7 @@ class ReadContext:
     time: datetime
     snapshot: SnapshotRef
     label: str | None = None  # Frigate's object label (car, truck ...)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: SourceExtra = field(default_factory=SourceExtra)
 
 
 def utc_iso(moment: datetime) -> str:

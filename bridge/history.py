@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from platereader.watchlist import normalize_plate
+from platereader.watchlist import MAX_TOLERANCE, fold_lookalikes, normalize_plate
 
 from .events import PlateEvent, utc_iso
 
@@ -78,6 +78,78 @@ _SCHEMA = (
 )
 _PRUNE_EVERY = 3600.0
 
+# What the history search (bridge/history_search.py) looks plates up by: derived from
+# `plate_normalized`, so not part of a read (nor of COLUMNS and the CSV output). The
+# writer fills them for its rows, and `index_for_search` (in the writer's thread, at
+# its start) for rows of a file written before they existed or by an older bridge since.
+# - reads.plate_folded: the plate with its look-alikes folded (fold_lookalikes): an
+#   exact or look-alike search is one range of an index, confirmed by the matcher.
+# - plate_keys: each distinct folded plate under every spelling with up to
+#   MAX_TOLERANCE characters deleted. Two plates within that many edits share one
+#   (an edit removes at most one character from each side), so a search with a
+#   tolerance looks up a few dozen keys instead of comparing every plate.
+FOLDED_COLUMN = "plate_folded"
+# Created last by `index_for_search`: while it is missing the columns are being filled.
+SEARCH_READY_INDEX = "reads_watched_folded"
+_NORMALIZED_AT = COLUMN_NAMES.index("plate_normalized")
+_SEARCH_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS plate_keys (key TEXT NOT NULL, folded TEXT NOT NULL, "
+    "PRIMARY KEY (key, folded)) WITHOUT ROWID",
+    f"CREATE INDEX IF NOT EXISTS reads_folded ON reads ({FOLDED_COLUMN}, time)",
+    # A plate's cameras, one index seek each (bridge/history_search.plate_summary).
+    "CREATE INDEX IF NOT EXISTS reads_plate_camera ON reads (plate_normalized, camera)",
+    # "Watched only" walks this small index by time rather than every read.
+    "CREATE INDEX IF NOT EXISTS reads_watched ON reads (time) WHERE watchlist_name IS NOT NULL",
+    # ... and a plate's watched reads (a frequent plate has tens of thousands of reads).
+    f"CREATE INDEX IF NOT EXISTS {SEARCH_READY_INDEX} ON reads ({FOLDED_COLUMN}, time) "
+    "WHERE watchlist_name IS NOT NULL",
+)
+
+
+def deletion_keys(folded: str, depth: int = MAX_TOLERANCE) -> set[str]:
+    """`folded` and every text made by deleting up to `depth` of its characters."""
+    keys = frontier = {folded}
+    for _ in range(depth):
+        frontier = {text[:i] + text[i + 1 :] for text in frontier for i in range(len(text))}
+        keys = keys | frontier
+    return keys
+
+
+def _add_plate_keys(connection: sqlite3.Connection, folded: set[str]) -> None:
+    """Index new folded plates in `plate_keys` (inside the caller's transaction)."""
+    known = "SELECT 1 FROM plate_keys WHERE key = ? AND folded = ?"
+    new = [
+        text for text in folded if text and not connection.execute(known, (text, text)).fetchone()
+    ]
+    connection.executemany(
+        "INSERT OR IGNORE INTO plate_keys (key, folded) VALUES (?, ?)",
+        sorted((key, text) for text in new for key in deletion_keys(text)),  # B-tree order
+    )
+
+
+def _fill_search_keys(connection: sqlite3.Connection) -> None:
+    """Fold the plates of rows written without `plate_folded` and index them."""
+    missing = f"{FOLDED_COLUMN} IS NULL"
+    plates = {
+        row[0] or ""
+        for row in connection.execute(
+            f"SELECT DISTINCT plate_normalized FROM reads WHERE {missing}"  # noqa: S608
+        )
+    }
+    if not plates:
+        return
+    started = time.monotonic()
+    connection.create_function("fold_lookalikes", 1, fold_lookalikes, deterministic=True)
+    with connection:
+        changed = connection.execute(
+            f"UPDATE reads SET {FOLDED_COLUMN} = fold_lookalikes(coalesce(plate_normalized, '')) "  # noqa: S608
+            f"WHERE {missing}"
+        ).rowcount
+        _add_plate_keys(connection, {fold_lookalikes(plate) for plate in plates})
+    _LOGGER.info(
+        "history: indexed %d older reads for search in %.1f s", changed, time.monotonic() - started
+    )
+
 
 def row_from_event(event: PlateEvent) -> tuple[Any, ...]:
     """A plate event (docs/bridge.md) as a `reads` row."""
@@ -122,14 +194,28 @@ def connect(path: Path) -> sqlite3.Connection:
     for statement in _SCHEMA[:1]:
         connection.execute(statement)
     present = _columns(connection)
-    for name, kind in COLUMNS:
+    for name, kind in (*COLUMNS, (FOLDED_COLUMN, "TEXT")):
         if name not in present:
             # Names and types are our constants (only _ADDED_COLUMNS can be missing).
             connection.execute(f"ALTER TABLE reads ADD COLUMN {name} {kind}")
+    connection.execute(_SEARCH_SCHEMA[0])
     for statement in _SCHEMA[1:]:
         connection.execute(statement)
     connection.commit()
     return connection
+
+
+def index_for_search(connection: sqlite3.Connection) -> None:
+    """Fill the search columns of older rows, then create the search indexes.
+
+    Seconds on a big file opened for the first time by this version (21 s for
+    1,000,000 reads, bench/web_search.py), so the writer does it in its thread,
+    not at start; until then a search compares every read (history_search).
+    """
+    _fill_search_keys(connection)  # before the indexes: faster than updating them
+    for statement in _SEARCH_SCHEMA[1:]:
+        connection.execute(statement)
+    connection.commit()
 
 
 def _columns(connection: sqlite3.Connection) -> set[str]:
@@ -171,12 +257,17 @@ class HistoryWriter:
 
     def _run(self, connection: sqlite3.Connection) -> None:
         # Column names are our constants; values are bound parameters.
+        names = (*COLUMN_NAMES, FOLDED_COLUMN)
         insert = (
-            f"INSERT OR REPLACE INTO reads ({', '.join(COLUMN_NAMES)}) "  # noqa: S608
-            f"VALUES ({', '.join('?' for _ in COLUMN_NAMES)})"
+            f"INSERT OR REPLACE INTO reads ({', '.join(names)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' for _ in names)})"
         )
         last_prune = -math.inf  # at the first batch, whatever the monotonic clock says
         with closing(connection):
+            try:
+                index_for_search(connection)
+            except sqlite3.Error as err:  # reads are still written, searches are slower
+                _LOGGER.error("cannot index the history for search: %s", err)
             while True:
                 item = self._queue.get()
                 batch: list[tuple[Any, ...]] = []
@@ -193,9 +284,11 @@ class HistoryWriter:
                     else:
                         batch.append(more)
                 if batch:
+                    rows = [(*row, fold_lookalikes(row[_NORMALIZED_AT] or "")) for row in batch]
                     try:
                         with connection:
-                            connection.executemany(insert, batch)
+                            connection.executemany(insert, rows)
+                            _add_plate_keys(connection, {row[-1] for row in rows})
                         self.written += len(batch)
                     except sqlite3.Error as err:
                         self.failed += len(batch)
@@ -213,10 +306,15 @@ class HistoryWriter:
             with connection:
                 # By when the bridge read it, not the picture's time: a camera whose
                 # clock is off (1970 after a power cut) must not lose its reads at once.
-                connection.execute(
+                deleted = connection.execute(
                     "DELETE FROM reads WHERE read_time < ? OR (read_time IS NULL AND time < ?)",
                     (utc_iso(horizon), utc_iso(horizon)),
-                )
+                ).rowcount
+                if deleted:  # plates no longer read: their search keys go too
+                    connection.execute(
+                        f"DELETE FROM plate_keys WHERE folded NOT IN "  # noqa: S608
+                        f"(SELECT {FOLDED_COLUMN} FROM reads WHERE {FOLDED_COLUMN} IS NOT NULL)"
+                    )
         except sqlite3.Error as err:
             _LOGGER.warning("cannot prune the history: %s", err)
 

@@ -1,10 +1,11 @@
 """From a picture to published plate events.
 
-Sources put `Job`s into the bounded `CameraQueue`; `api.concurrency` worker
-tasks take them round-robin and, for each:
+Sources put `Job`s (data only: `bridge.jobs`) into the bounded `CameraQueue`;
+`api.concurrency` worker tasks take them round-robin and, for each:
 
 1. ask the `ReadGate` (budget, 403 pause) whether a lookup may be spent;
-2. fetch the picture (Frigate's HTTP API, or it came with the message);
+2. fetch the picture through the `PictureFetcher` given for its kind (Frigate's
+   HTTP API, a URL, a file), unless it came with the message;
 3. read it through the one shared `PlateReader` (one rate limiter for all
    cameras; retries with backoff for 429, 5xx and network errors);
 4. keep plates scoring at least the camera's `min_score` whose box centre is in
@@ -13,8 +14,10 @@ tasks take them round-robin and, for each:
 6. match the watch list, build the typed events and hand them, with the
    picture, to every sink as one `Read` (`bridge.sinks.base`).
 
-Failures become `ErrorEvent`s for the sinks; the service goes on. The
-pipeline knows no sink by name: the service builds them and passes them in.
+Failures become `ErrorEvent`s for the sinks; the service goes on. Every job
+ends with a `JobDone` for the sinks (read, failed, skipped or dropped): that is
+how a source learns what became of its jobs. The pipeline knows no sink and no
+source by name: the service builds them and passes them (and the fetchers) in.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from platereader import (
     PlateReader,
@@ -60,48 +63,27 @@ from .events import (
     error_event,
     plate_event,
 )
+from .jobs import (
+    Job,
+    JobDone,
+    Outcome,
+    PictureBytes,
+    PictureFetcher,
+    PictureKind,
+    SnapshotError,
+)
 from .metrics import Metrics
-from .queue import CameraQueue, Queued
+from .queue import CameraQueue
 from .sinks.base import AnnotatedPicture, CameraSeen, Notice, Read, Sink
 from .zones import Polygon, in_zones
 
 _LOGGER = logging.getLogger(__name__)
 
-OutcomeStatus = Literal["read", "no_plate", "error", "skipped", "dropped"]
+__all__ = ["Job", "KeepAs", "Outcome", "Pipeline", "SnapshotError"]
+
 # Names the picture's saved copy before the events are built, so they can point to it.
 KeepAs = Callable[[ReadContext], str]
-
-
-class SnapshotError(Exception):
-    """The picture could not be obtained (Frigate unreachable, file vanished ...)."""
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What happened to a job; given to its `on_done`."""
-
-    status: OutcomeStatus
-    best_score: float | None = None
-    plates: tuple[str, ...] = ()
-    error_kind: str | None = None  # an error event's kind, a pause or a drop reason
-    retryable: bool = False
-
-
-@dataclass(eq=False, slots=True)
-class Job(Queued):
-    """One picture to read. `key` coalesces pending jobs (e.g. one Frigate event)."""
-
-    context: ReadContext
-    fetch: Callable[[], Awaitable[bytes]]
-    received: float = field(default_factory=time.perf_counter)
-    on_done: Callable[[Outcome], Awaitable[None]] | None = None
-    # A read made elsewhere (Frigate's own LPR): published as it is, without a lookup;
-    # the picture is fetched only for the snapshot and the image entity.
-    plates: tuple[PlateResult, ...] | None = None
+Fetchers = Mapping[PictureKind, PictureFetcher[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +113,14 @@ class Pipeline:
         sinks: Sequence[Sink] = (),
         keep_as: KeepAs | None = None,
         gate: ReadGate | None = None,
+        fetchers: Fetchers | None = None,
     ) -> None:
         self.config = config
         self.reader = reader
         self.metrics = metrics
         self.sinks: list[Sink] = list(sinks)  # the service may add one before start()
         self._keep_as = keep_as
+        self._fetchers: Fetchers = dict(fetchers or {})
         self.watchlist = WatchList(entry.to_entry() for entry in config.watchlist)
         self.gate = gate or ReadGate(
             reader,
@@ -160,7 +144,6 @@ class Pipeline:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._background: set[asyncio.Task[Any]] = set()
         self._cameras_seen: set[str] = set()
         metrics.gauges["in_flight"] = lambda: self._in_flight
         metrics.gauges["reads_paused"] = lambda: self.gate.paused
@@ -216,8 +199,6 @@ class Pipeline:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
         await self.gate.stop()
 
     # -- the work ------------------------------------------------------------------------------
@@ -257,21 +238,11 @@ class Pipeline:
                     _LOGGER.exception("unexpected error reading %s", job.context.source_event_id)
                     self._error(job, "internal", f"unexpected error: {type(err).__name__}")
                     outcome = Outcome("error", error_kind="internal")
-                # The after-step (a folder's file deleted or moved) is part of the job: a
-                # drain at shutdown waits for it, else the file is read again next start.
-                await self._finish(job, outcome)
+                self._emit(JobDone(job, outcome))
             finally:
                 self._in_flight -= 1
             if not len(self.queue) and not self._in_flight:
                 self._idle.set()
-
-    async def _finish(self, job: Job, outcome: Outcome) -> None:
-        if job.on_done is None:
-            return
-        try:
-            await job.on_done(outcome)
-        except Exception:
-            _LOGGER.exception("after-read step failed for %s", job.context.source_event_id)
 
     async def _process(self, job: Job) -> Outcome:
         context = job.context
@@ -283,7 +254,7 @@ class Pipeline:
         fetch_started = time.perf_counter()
         self.metrics.queue_wait.add(fetch_started - job.received)
         try:
-            image = await job.fetch()
+            image = await self._fetch(job)
         except SnapshotError as err:
             self.metrics.inc("snapshot_errors")
             if job.plates is None:
@@ -363,6 +334,15 @@ class Pipeline:
             best_score=max((r.score or 0.0 for r in response.plates), default=None),
             plates=published,
         )
+
+    async def _fetch(self, job: Job) -> bytes:
+        picture = job.picture
+        if isinstance(picture, PictureBytes):
+            return picture.data
+        fetcher = self._fetchers.get(picture.kind)
+        if fetcher is None:  # a wiring mistake, not the picture's fault: said plainly
+            raise SnapshotError(f"no fetcher for {picture.kind} pictures", retryable=False)
+        return await fetcher.fetch(picture)
 
     def _keep(self, camera: str, rules: CameraRules, response: ReadResponse) -> list[PlateResult]:
         kept = []
@@ -465,12 +445,6 @@ class Pipeline:
         self.error(kind, message, retryable=paused is not None)
 
     def _dropped(self, job: Job, reason: str) -> None:
-        if job.on_done is not None:
-            # Dropped at shutdown: the source may keep it for the next run.
-            outcome = Outcome("dropped", error_kind=reason, retryable=reason == "dropped_shutdown")
-            self._spawn(self._finish(job, outcome))
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        # Dropped at shutdown: the source may keep it for the next run.
+        outcome = Outcome("dropped", error_kind=reason, retryable=reason == "dropped_shutdown")
+        self._emit(JobDone(job, outcome))

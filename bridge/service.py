@@ -23,7 +23,7 @@ import contextlib
 import gc
 import logging
 import signal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -32,6 +32,7 @@ from platereader.const import FREE_PLAN_RATE
 
 from .config import BridgeConfig
 from .events import Topics
+from .frigate import FrigateClient
 from .history import FILE_NAME as HISTORY_FILE
 from .history import HistoryWriter
 from .metrics import Metrics
@@ -47,9 +48,16 @@ from .sinks.mqtt import MqttEventSink
 from .sinks.snapshots import SnapshotSink
 from .snapshots import SnapshotStore
 from .sources.folder import FolderSource
-from .sources.frigate import FrigateSource
+from .sources.frigate import FrigateSource, frigate_client
+from .sources.pictures import picture_fetchers
 from .sources.topics import SnapshotTopicSource
 from .warmup import warm_up
+from .watchlist_store import WatchListStore
+
+if TYPE_CHECKING:
+    from platereader.watchlist import WatchList
+
+    from .web import WebServer, WebSink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -124,18 +132,55 @@ class BridgeService:
                 storage.path / HISTORY_FILE, max_age_days=storage.history_max_age_days
             )
             sinks.append(HistorySink(writer))
-        self.pipeline = Pipeline(config, self.reader, self.metrics, sinks=sinks, keep_as=keep_as)
-        self.sinks = self.pipeline.sinks  # the Frigate write-back joins with its source
-        self.frigate: FrigateSource | None = None
-        self.folders: list[FolderSource] = []
-        self._sources: list[_Source] = []
+        self.web_sink: WebSink | None = None
+        if config.web is not None:
+            from .web import WebSink  # aiohttp and the pages: only with a web page
+
+            self.web_sink = WebSink()
+            sinks.append(self.web_sink)
         sources = config.sources
+        client: FrigateClient | None = None
         if sources.frigate is not None:
             frigate_http = self.http
             if not sources.frigate.verify_tls:
                 frigate_http = self._own_http = httpx.AsyncClient(verify=False)  # noqa: S501
+            client = frigate_client(sources.frigate, frigate_http)
+        self.pipeline = Pipeline(
+            config,
+            self.reader,
+            self.metrics,
+            sinks=sinks,
+            keep_as=keep_as,
+            fetchers=picture_fetchers(self.http, client),
+        )
+        # The watch list is the page's file when it exists, else the config's entries; an
+        # edit on the page replaces the pipeline's matcher (the Frigate source reads it too).
+        self.watchlist = WatchListStore(storage.path / WatchListStore.FILE_NAME, config.watchlist)
+        self.pipeline.watchlist = self.watchlist.watchlist()
+        self.watchlist.subscribe(self._watchlist_changed)
+        self.web: WebServer | None = None
+        if config.web is not None and self.web_sink is not None:
+            from .web import Guard, WebContext, WebServer
+
+            self.web = WebServer(
+                WebContext(
+                    config=config,
+                    sink=self.web_sink,
+                    store=self.watchlist,
+                    pipeline=self.pipeline,
+                    link=self.link,
+                    metrics=self.metrics,
+                    guard=Guard(config.web),
+                )
+            )
+        # Sources add their own sinks (how their jobs ended); the Frigate write-back too.
+        self.sinks = self.pipeline.sinks
+        self.frigate: FrigateSource | None = None
+        self.folders: list[FolderSource] = []
+        self._sources: list[_Source] = []
+        if sources.frigate is not None and client is not None:
             self.frigate = FrigateSource(
-                sources.frigate, self.pipeline, self.link, frigate_http, self.metrics
+                sources.frigate, self.pipeline, self.link, client, self.metrics
             )
             self._sources.append(self.frigate)
             self.sinks.append(
@@ -148,9 +193,7 @@ class BridgeService:
             )
         if sources.snapshot_topics:
             self._sources.append(
-                SnapshotTopicSource(
-                    sources.snapshot_topics, self.pipeline, self.link, self.http, self.metrics
-                )
+                SnapshotTopicSource(sources.snapshot_topics, self.pipeline, self.link, self.metrics)
             )
         for folder in sources.folders:
             source = FolderSource(
@@ -194,6 +237,8 @@ class BridgeService:
         )
         for sink in self.sinks:
             await sink.start()
+        if self.web is not None:
+            await self.web.start()
         # The first read's one-off costs (imports, codecs, fonts), so that it is no
         # slower than the others.
         await asyncio.to_thread(warm_up)
@@ -219,6 +264,8 @@ class BridgeService:
         await self.pipeline.stop(self.config.pipeline.shutdown_timeout)
         if self.frigate is not None:
             await self.frigate.stop()
+        if self.web is not None:
+            await self.web.stop()
         for sink in self.sinks:  # the metrics last: they count what the others did
             if sink is not self.metrics_sink:
                 await sink.stop()
@@ -231,6 +278,11 @@ class BridgeService:
             await self._own_http.aclose()
         self.outbox.close()
         _LOGGER.info("stopped: %s", dict(self.metrics.counters))
+
+    def _watchlist_changed(self, watchlist: WatchList) -> None:
+        # Called in the thread that wrote the file: one attribute store, atomic; the
+        # next read (on the event loop) matches against the new list.
+        self.pipeline.watchlist = watchlist
 
     def metrics_payload(self) -> dict[str, object]:
         data = self.metrics.snapshot()

@@ -116,6 +116,13 @@ def test_default_options_make_a_valid_config() -> None:
     assert config.storage.save_snapshots is True
     assert config.homeassistant.hold_time == 30
     assert data["mqtt"]["client_id"] == "plate-bridge-addon"
+    # The web page listens where ingress forwards, trusting only the Supervisor.
+    assert config.web is not None
+    assert (config.web.host, config.web.port, config.web.ingress) == ("0.0.0.0", 8099, True)
+    assert config.web.token is None
+    assert MANIFEST["ingress"] is True
+    assert MANIFEST["ingress_port"] == config.web.port
+    assert "8099/tcp" not in MANIFEST["ports"]  # reachable through the Supervisor only
 
 
 def test_without_the_supervisor_the_mosquitto_addon_is_assumed() -> None:

@@ -51,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         f"API {config.api.url} ({mode}), {', '.join(parts)}, "
         f"{len(cameras)} camera(s) configured, {len(config.watchlist)} watch-list entries"
     )
+    if config.web is not None:
+        access = "token required" if config.web.token else "no token"
+        if config.web.ingress:
+            access += ", Home Assistant ingress"
+        summary += f", web page {config.web.url} ({access})"
     # URLs may carry user:password@ or a token in their query.
     print(redact(summary, config.secrets()))
     return EXIT_OK

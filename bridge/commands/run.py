@@ -40,5 +40,11 @@ def run(args: argparse.Namespace) -> int:
         service = BridgeService(config)
         await service.run()
 
-    asyncio.run(main())
+    from bridge.watchlist_store import WatchListError
+
+    try:
+        asyncio.run(main())
+    except WatchListError as err:  # the page's watchlist.yaml is unreadable or invalid
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK

@@ -2,8 +2,9 @@
 
 Secrets stay out of the file in one of two ways:
 
-* `${NAME}` (or `${NAME:-default}`) anywhere in a string value is replaced by
-  the environment variable `NAME`;
+* `${NAME}` (or `${NAME:-default}`) in a host, port, user name, secret, URL or
+  path is replaced by the environment variable `NAME` (the field's type does it:
+  `types.EnvStr`, `EnvSecret` ...);
 * `PLATE_BRIDGE_<SECTION>__<KEY>[__<KEY>...]` environment variables override
   (or add) any key, e.g. `PLATE_BRIDGE_API__TOKEN`, `PLATE_BRIDGE_MQTT__PASSWORD`.
   Their values are parsed as YAML scalars (`8` is a number, `true` a boolean).
@@ -13,7 +14,7 @@ key is in the file); unknown keys are errors.
 
 Layout: `types` (the section base and shared `Annotated` value types), one module
 per section (`mqtt`, `api`, `cameras`, `sources`, `watchlist`, `storage`,
-`pipeline`, `homeassistant`), `root` (`BridgeConfig`), `loading` (file -> config)
+`pipeline`, `homeassistant`, `web`), `root` (`BridgeConfig`), `loading` (file -> config)
 and `errors`.
 """
 
@@ -39,6 +40,7 @@ from .sources import (
 from .storage import StorageConfig
 from .types import HttpUrl, MqttTopic, Name, Regions
 from .watchlist import WatchEntryConfig
+from .web import WebConfig
 
 __all__ = [
     "ENV_PREFIX",
@@ -65,6 +67,7 @@ __all__ = [
     "StorageConfig",
     "TlsConfig",
     "WatchEntryConfig",
+    "WebConfig",
     "ZoneConfig",
     "load_config",
     "parse_config",

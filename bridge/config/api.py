@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from platereader import CLOUD_URL
 
-from .types import EngineConfigMapping, HttpUrl, Regions, Section
+from .types import EngineConfigMapping, EnvSecret, HttpUrl, Regions, Section
 
 
 class ApiConfig(Section):
     url: HttpUrl = Field(
         default=CLOUD_URL, description="Cloud API, on-premise SDK or local engine."
     )
-    token: SecretStr | None = Field(default=None, description="Cloud API token (secret).")
+    token: EnvSecret | None = Field(default=None, description="Cloud API token (secret).")
     regions: Regions = ()
     mmc: bool | None = None
     engine_config: EngineConfigMapping | None = None

@@ -1,13 +1,15 @@
-"""From a file to a `BridgeConfig`: YAML, `${VAR}` substitution, env overrides, messages.
+"""From a file to a `BridgeConfig`: YAML, env overrides, validation, messages.
 
 The YAML is parsed once into a node tree: the tree gives each key's line for the
 messages, and the same tree is turned into the data that pydantic validates.
+`${VAR}` in a value is resolved by the field's type (`bridge.config.types`:
+`EnvStr`, `EnvSecret` ...), from the environment given here as the validation
+context.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,10 @@ from platereader import CLOUD_URL
 
 from .errors import ConfigError
 from .root import BridgeConfig
+from .types import ENV_CONTEXT, expand_env
 
 ENV_PREFIX = "PLATE_BRIDGE_"
 TOKEN_ENV = "PLATE_RECOGNIZER_TOKEN"  # noqa: S105 - the variable's name, as `read` uses
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 KeyLines = dict[tuple[str, ...], int]
 
@@ -39,23 +41,22 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
 
 
 def parse_config(text: str, name: str, env: Mapping[str, str]) -> BridgeConfig:
-    node, data = _parse_yaml(text, name)
+    node, data = parse_yaml(text, name)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{name}: the top level must be a mapping of sections"])
     lines = dict(_key_lines(node, ())) if node is not None else {}
     problems: list[str] = []
-    data = _substitute(data, env, (), problems, name)
     _apply_env_overrides(data, env, problems)
     api = data.get("api")
     if TOKEN_ENV in env and (api is None or (isinstance(api, dict) and not api.get("token"))):
         data.setdefault("api", {})["token"] = env[TOKEN_ENV]
     if problems:
         raise ConfigError(problems)
-    problems = _file_checks(data, name, lines)
+    problems = _file_checks(data, name, lines, env)
     try:
-        config = BridgeConfig.model_validate(data)
+        config = BridgeConfig.model_validate(data, context={ENV_CONTEXT: env})
     except ValidationError as err:
         raise ConfigError(_describe(err, name, lines) + problems) from None
     if problems:
@@ -63,8 +64,9 @@ def parse_config(text: str, name: str, env: Mapping[str, str]) -> BridgeConfig:
     return config
 
 
-def _parse_yaml(text: str, name: str) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree and the data built from that same tree."""
+def parse_yaml(text: str, name: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree and the data built from that same tree (the tree gives
+    line numbers); a `ConfigError` naming `name` and the line when it is not YAML."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -79,7 +81,9 @@ def _parse_yaml(text: str, name: str) -> tuple[yaml.Node | None, Any]:
     return node, data
 
 
-def _file_checks(data: dict[str, Any], name: str, lines: KeyLines) -> list[str]:
+def _file_checks(
+    data: dict[str, Any], name: str, lines: KeyLines, env: Mapping[str, str]
+) -> list[str]:
     """Checks that need the whole file, made even when other keys are invalid."""
     problems = []
 
@@ -95,7 +99,17 @@ def _file_checks(data: dict[str, Any], name: str, lines: KeyLines) -> list[str]:
             f"{name}: sources: configure at least one of frigate, snapshot_topics, folders{where}"
         )
     api = section("api")
-    if str(api.get("url", CLOUD_URL)).rstrip("/") == CLOUD_URL and not api.get("token"):
+
+    def resolved(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return expand_env(value, env)
+        except ValueError:
+            return "?"  # the field's own validation names the unset variable
+
+    url, token = resolved(api.get("url", CLOUD_URL)), resolved(api.get("token"))
+    if str(url).rstrip("/") == CLOUD_URL and not token:
         line = lines.get(("api",))
         where = f" (line {line})" if line else ""
         problems.append(
@@ -116,33 +130,6 @@ def _key_lines(node: yaml.Node, path: tuple[str, ...]) -> Iterator[tuple[tuple[s
             key = (*path, str(index))
             yield key, item.start_mark.line + 1
             yield from _key_lines(item, key)
-
-
-def _substitute(
-    value: Any, env: Mapping[str, str], path: tuple[str, ...], problems: list[str], name: str
-) -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string of the file.
-
-    Done on the whole tree before validation, not per field, so that numbers and
-    booleans (`port: ${MQTT_PORT}`) can come from the environment too.
-    """
-    if isinstance(value, dict):
-        return {k: _substitute(v, env, (*path, str(k)), problems, name) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, env, (*path, str(i)), problems, name) for i, v in enumerate(value)]
-    if isinstance(value, str) and "${" in value:
-
-        def replace(match: re.Match[str]) -> str:
-            var, default = match.group(1), match.group(2)
-            if var in env:
-                return env[var]
-            if default is not None:
-                return default
-            problems.append(f"{name}: {'.'.join(path)}: environment variable {var} is not set")
-            return ""
-
-        return _ENV_REF.sub(replace, value)
-    return value
 
 
 def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from typing import Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .types import MqttTopic, Section
+from .types import EnvPath, EnvPort, EnvSecret, EnvStr, MqttTopic, Section
 
 
 class TlsConfig(Section):
     enabled: bool = Field(default=True, description="Connect with TLS.")
-    ca_file: Path | None = Field(default=None, description="CA bundle; system CAs when unset.")
-    cert_file: Path | None = Field(default=None, description="Client certificate (mutual TLS).")
-    key_file: Path | None = Field(default=None, description="Client key (mutual TLS).")
+    ca_file: EnvPath | None = Field(default=None, description="CA bundle; system CAs when unset.")
+    cert_file: EnvPath | None = Field(default=None, description="Client certificate (mutual TLS).")
+    key_file: EnvPath | None = Field(default=None, description="Client key (mutual TLS).")
     insecure: bool = Field(default=False, description="Skip hostname verification (testing).")
 
     @model_validator(mode="after")
@@ -26,11 +25,11 @@ class TlsConfig(Section):
 
 
 class MqttConfig(Section):
-    host: str = "localhost"
-    port: int = Field(default=1883, ge=1, le=65535)
+    host: EnvStr = "localhost"
+    port: EnvPort = 1883
     tls: TlsConfig | None = None
-    username: str | None = None
-    password: SecretStr | None = None
+    username: EnvStr | None = None
+    password: EnvSecret | None = None
     client_id: str = Field(
         default_factory=lambda: f"plate-bridge-{socket.gethostname()}"[:64],
         description="Must be unique per instance; it names the persistent session.",

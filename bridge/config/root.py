@@ -16,6 +16,7 @@ from .sources import SourcesConfig
 from .storage import StorageConfig
 from .types import Section, check_name
 from .watchlist import WatchEntryConfig
+from .web import WebConfig
 
 
 class BridgeConfig(Section):
@@ -27,6 +28,7 @@ class BridgeConfig(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     homeassistant: HomeAssistantConfig = Field(default_factory=HomeAssistantConfig)
+    web: WebConfig | None = None  # the web page; off unless configured
 
     @field_validator("cameras")
     @classmethod
@@ -76,6 +78,8 @@ class BridgeConfig(Section):
     def secrets(self) -> list[str]:
         """Every secret value, so logs and payloads can be checked or scrubbed."""
         values = [self.api.token, self.mqtt.password]
+        if self.web is not None:
+            values.append(self.web.token)
         urls = [self.api.url]
         if self.sources.frigate:
             values += [self.sources.frigate.password, self.sources.frigate.token]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 
 from platereader.frigate_policy import DEFAULT_MIN_SCORE as DEFAULT_LPR_MIN_SCORE
 from platereader.frigate_policy import DEFAULT_WAIT as DEFAULT_LPR_WAIT
 from platereader.frigate_policy import MAX_WAIT as MAX_LPR_WAIT
 from platereader.frigate_policy import LprOptions
 
-from .types import HttpUrl, MqttTopic, Section
+from .types import EnvPath, EnvSecret, EnvStr, HttpUrl, MqttTopic, Section
 
 
 class FrigateSnapshotConfig(Section):
@@ -74,9 +73,9 @@ class FrigateConfig(Section):
     version: str | None = Field(
         default=None, description="Frigate version ('0.14', '0.15', '0.16'); asked when unset."
     )
-    username: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = Field(default=None, description="Bearer token (Frigate 0.14+ auth).")
+    username: EnvStr | None = None
+    password: EnvSecret | None = None
+    token: EnvSecret | None = Field(default=None, description="Bearer token (Frigate 0.14+ auth).")
     verify_tls: bool = True
     cameras: list[str] = Field(default_factory=list, description="All cameras when empty.")
     labels: list[str] = Field(default_factory=lambda: ["car", "motorcycle", "bus", "truck"])
@@ -98,7 +97,7 @@ class SnapshotTopicConfig(Section):
         "e.g. 'plate_bridge/{camera}/snapshot' or 'frigate/{camera}/car/snapshot'."
     )
     camera: str | None = Field(default=None, description="Camera name when the topic has none.")
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: list[EnvStr] = Field(
         default_factory=list, description="Hosts JSON payloads may point at with 'url'."
     )
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -119,13 +118,13 @@ class SnapshotTopicConfig(Section):
 
 
 class FolderConfig(Section):
-    path: Path
+    path: EnvPath
     camera: str | None = Field(
         default=None, description="Camera name; when unset, the first sub-folder's name."
     )
     after: Literal["delete", "move"] = "delete"
-    move_to: Path | None = None
-    failed_to: Path | None = Field(
+    move_to: EnvPath | None = None
+    failed_to: EnvPath | None = Field(
         default=None, description="Unreadable images go here (default <path>/.failed)."
     )
     patterns: list[str] = Field(default_factory=lambda: ["*.jpg", "*.jpeg", "*.png"])

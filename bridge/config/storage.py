@@ -6,11 +6,11 @@ from pathlib import Path
 
 from pydantic import Field
 
-from .types import Section
+from .types import EnvPath, Section
 
 
 class StorageConfig(Section):
-    path: Path = Field(default=Path("./var/plate-bridge"), description="State directory.")
+    path: EnvPath = Field(default=Path("./var/plate-bridge"), description="State directory.")
     outbox_max: int = Field(
         default=10_000, ge=10, description="Results kept on disk while the broker is away."
     )

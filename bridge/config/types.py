@@ -2,14 +2,32 @@
 
 Each check is written once, as an `Annotated` type, so a field gets it by its type
 (`prefix: MqttTopic`) rather than by one more copy of a validator.
+
+Values that usually differ per installation or are secret (hosts, ports, user
+names, passwords and tokens, URLs, paths) may name environment variables:
+`${NAME}` or `${NAME:-default}` (`EnvStr`, `EnvSecret`, `EnvPath`, `EnvPort`,
+`HttpUrl`). The environment is the validation context's `env` (`load_config`
+passes the one it was given), else the process's. An unset variable without a
+default is an error naming the variable, never a value.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+)
 
 from platereader import EngineConfig, normalize_regions
 from platereader.exceptions import PlateReaderConfigError
@@ -17,6 +35,41 @@ from platereader.exceptions import PlateReaderConfigError
 _TOPIC_CHARS = re.compile(r"^[^#+\x00]+$")
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 _HTTP_URL = re.compile(r"^https?://[^/\s]+")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+ENV_CONTEXT = "env"  # the validation context's key for the environment to read
+
+
+def expand_env(text: str, env: Mapping[str, str]) -> str:
+    """`text` with each `${NAME}` / `${NAME:-default}` replaced from `env`.
+
+    Raises `ValueError` naming the first variable that is unset and has no default.
+    """
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        var, default = match.group(1), match.group(2)
+        if var in env:
+            return env[var]
+        if default is not None:
+            return default
+        missing.append(var)
+        return ""
+
+    expanded = _ENV_REF.sub(replace, text)
+    if missing:
+        raise ValueError(f"environment variable {missing[0]} is not set")
+    return expanded
+
+
+def _from_env(value: Any, info: ValidationInfo) -> Any:
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    context = info.context if isinstance(info.context, Mapping) else {}
+    env = context.get(ENV_CONTEXT)
+    return expand_env(value, env if isinstance(env, Mapping) else os.environ)
+
+
+_FROM_ENV = BeforeValidator(_from_env)
 
 
 class Section(BaseModel):
@@ -61,8 +114,20 @@ def _engine_config(value: dict[str, Any]) -> dict[str, Any]:
 MqttTopic = Annotated[str, AfterValidator(_mqtt_topic)]
 """A topic (or topic prefix) without wildcards; surrounding '/' are dropped."""
 
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-"""An http(s) address without its trailing '/'."""
+EnvStr = Annotated[str, _FROM_ENV]
+"""Text that may name environment variables (a host, a user name)."""
+
+EnvSecret = Annotated[SecretStr, _FROM_ENV]
+"""A secret (password, token), typically `${NAME}`: never printed."""
+
+EnvPath = Annotated[Path, _FROM_ENV]
+"""A file or directory that may name environment variables."""
+
+EnvPort = Annotated[int, _FROM_ENV, Field(ge=1, le=65535)]
+"""A TCP port, which may come from the environment (`port: ${MQTT_PORT}`)."""
+
+HttpUrl = Annotated[str, _FROM_ENV, AfterValidator(_http_url)]
+"""An http(s) address without its trailing '/'; may name environment variables."""
 
 Name = Annotated[str, AfterValidator(check_name)]
 """Letters, digits, '_' and '-'."""

@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from .viewer import HEADER, LiveView
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 BASE_TOPIC = "plate_bridge"
+WEB_PORT = 8380  # the bridge's default `web.port`
 USER_CAMERA = "photos"  # the camera name of the user's own pictures
 WATCHLIST: list[dict[str, Any]] = [
     # Exact only: AB-123-CD on the photo of four cars is one edit away from AB12CDE as
@@ -91,7 +93,9 @@ def collect_pictures(folder: Path | None) -> list[Picture]:
     return pictures
 
 
-def bridge_config(output: Path, mqtt_host: str, mqtt_port: int, api_url: str) -> dict[str, Any]:
+def bridge_config(
+    output: Path, mqtt_host: str, mqtt_port: int, api_url: str, web_port: int = WEB_PORT
+) -> dict[str, Any]:
     """The bridge's configuration for the demo (written to <output>/config.yaml)."""
     return {
         "mqtt": {
@@ -121,7 +125,22 @@ def bridge_config(output: Path, mqtt_host: str, mqtt_port: int, api_url: str) ->
             "publish_no_plate": True,
             "shutdown_timeout": 10,
         },
+        # The page: this machine only (no token needed), so it is shown, not exposed.
+        "web": {"host": "127.0.0.1", "port": web_port},
     }
+
+
+def web_port(preferred: int = WEB_PORT) -> int:
+    """The page's usual port when it is free, else any free one (a second demo, say)."""
+    for port in (preferred, 0):
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            bound: int = probe.getsockname()[1]
+            return bound
+    raise DemoError("no free TCP port on 127.0.0.1 for the web page")
 
 
 class Demo:
@@ -185,7 +204,7 @@ class Demo:
         if self.stop.is_set():
             return False
         config_path = output / "config.yaml"
-        data = bridge_config(output, broker.host, broker.port, api_url)
+        data = bridge_config(output, broker.host, broker.port, api_url, web_port())
         config_path.write_text(
             "# Written by `plate-bridge demo`; `plate-bridge run -c` this file to run it alone.\n"
             + yaml.safe_dump(data, sort_keys=False),
@@ -279,6 +298,8 @@ class Demo:
                 f"the bridge could not connect to the broker on port {config.mqtt.port}"
             )
         self.say(f"  bridge:      watching {self._shown(self.output / 'inbox')}, results on MQTT")
+        if config.web is not None:
+            self.say(f"  web page:    {config.web.url}  (live reads, history, watch list)")
 
     async def _feed_and_wait(self, pictures: list[Picture]) -> None:
         source = self.options.folder

@@ -27,6 +27,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
+from bridge.jobs import FrigateSnapshotRequest, SnapshotError
+
 __all__ = [
     "SUB_LABEL_MAX",
     "AuthMode",
@@ -348,6 +350,17 @@ class FrigateClient:
     async def snapshot(self, event_id: str, camera: str) -> bytes:
         """The event's best snapshot, or the camera's latest frame if there is none."""
         return (await self.fetch_snapshot(event_id, camera)).data
+
+    async def fetch(self, request: FrigateSnapshotRequest) -> bytes:
+        """The pipeline's fetcher for Frigate event snapshots (`bridge.jobs.PictureFetcher`).
+
+        Refused credentials are not worth retrying; anything else (Frigate down,
+        the event's snapshot not there yet) may pass.
+        """
+        try:
+            return await self.snapshot(request.event_id, request.camera)
+        except FrigateError as err:
+            raise SnapshotError(str(err), retryable=err.status not in (401, 403)) from None
 
     async def fetch_snapshot(self, event_id: str, camera: str) -> Snapshot:
         """Like :meth:`snapshot`, also saying whether the fallback was used."""

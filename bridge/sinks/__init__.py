@@ -8,6 +8,8 @@
 * `metrics`: the metrics topic (periodic, and soon after an error).
 
 The service builds them from the configuration and hands them to the pipeline,
-which emits `CameraSeen`, `Read` and `ErrorEvent` notices to all of them.
+which emits `CameraSeen`, `Read`, `ErrorEvent` and `JobDone` notices to all of
+them. Sources that keep bookkeeping about their jobs (Frigate, folders) add a
+sink of their own that takes the `JobDone` of their jobs.
 Nothing is imported here, so that `bridge.sinks.base` stays cheap to import.
 """

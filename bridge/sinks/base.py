@@ -1,10 +1,12 @@
 """What the pipeline hands to its sinks, and the one protocol every sink implements.
 
-The pipeline emits three kinds of notice, in this order of a picture's life:
+The pipeline emits four kinds of notice, in this order of a picture's life:
 `CameraSeen` (the first picture of a camera arrived), then for each picture
 read a `Read` (the events published for it, the ones suppressed as repeats,
-and the picture), and an `ErrorEvent` for every failure. A sink takes what it
-needs and ignores the rest; the pipeline knows no sink by name.
+and the picture), an `ErrorEvent` for every failure, and last a `JobDone`
+(`bridge.jobs`) when the job is over, however it ended (a source's own sink
+keeps its bookkeeping with it). A sink takes what it needs and ignores the
+rest; the pipeline knows no sink by name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bridge.events import ErrorEvent, PlateEvent, ReadContext
+from bridge.jobs import JobDone
 from platereader import PlateResult
 
 
@@ -70,7 +73,7 @@ class Read:
         return tuple(event for event in self.events if event.plate is not None)
 
 
-Notice = CameraSeen | Read | ErrorEvent
+Notice = CameraSeen | Read | ErrorEvent | JobDone
 
 
 class Sink(Protocol):

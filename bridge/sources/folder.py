@@ -15,6 +15,11 @@ policy.
 
 With `camera` unset, the camera is the name of the first sub-folder
 (`<path>/<camera>/.../file.jpg`); files directly in `path` are skipped.
+
+The pipeline reads the file (`FileRequest`) and says when the job is over
+(`JobDone`) to the folder's sink (`sink`), which deletes or moves the file; the
+service stops that sink after the last read, so an after-step begun at
+shutdown finishes (else the file would be read again at the next start).
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from pathlib import Path
 
 from bridge.config import FolderConfig
 from bridge.events import ReadContext, SnapshotRef
+from bridge.jobs import FileRequest, Job, JobDone, Outcome
 from bridge.metrics import Metrics
-from bridge.pipeline import Job, Outcome, Pipeline, SnapshotError
+from bridge.pipeline import Pipeline
+from bridge.sinks.base import Notice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,9 +58,11 @@ class FolderSource:
             config.recursive if config.recursive is not None else config.camera is None
         )
         self._seen: dict[Path, tuple[int, int, float]] = {}  # path -> (size, mtime_ns, since)
-        self._pending: set[Path] = set()
+        self._pending: dict[Path, Path | None] = {}  # file handed to a reader -> its target
         self._retry_at: dict[Path, float] = {}
         self._task: asyncio.Task[None] | None = None
+        self.sink = _AfterStep(self)
+        pipeline.sinks.append(self.sink)  # the outcome of this folder's jobs
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._poll(), name=f"folder:{self._root}")
@@ -139,8 +148,8 @@ class FolderSource:
         return None
 
     def _submit(self, path: Path, camera: str, mtime_ns: int) -> None:
-        self._pending.add(path)
         target = self._target(path)
+        self._pending[path] = target
         context = ReadContext(
             camera=camera,
             source="folder",
@@ -148,28 +157,27 @@ class FolderSource:
             time=datetime.fromtimestamp(mtime_ns / 1e9, UTC),
             snapshot=SnapshotRef(kind="file", path=str(target or path)),
         )
-
-        async def fetch() -> bytes:
-            try:
-                return await asyncio.to_thread(path.read_bytes)
-            except OSError as err:
-                raise SnapshotError(f"cannot read {path}: {err.strerror or err}") from None
-
-        async def done(outcome: Outcome) -> None:
-            retry: float | None = RETRY_DELAY * 10
-            try:
-                retry = await asyncio.to_thread(self._after, path, target, outcome)
-            finally:
-                self._pending.discard(path)
-                if retry is None:
-                    self._seen.pop(path, None)
-                else:
-                    self._retry_at[path] = time.monotonic() + retry
-
         self._metrics.inc("folder_files")
         self._pipeline.submit(
-            Job(camera=camera, key=None, context=context, fetch=fetch, on_done=done)
+            Job(camera=camera, key=None, context=context, picture=FileRequest(path))
         )
+
+    def reading(self, path: Path) -> bool:
+        """Is `path` this folder's file, handed to a reader and not yet done?"""
+        return path in self._pending
+
+    async def done(self, path: Path, outcome: Outcome) -> None:
+        """The read of `path` is over: delete or move it, or try it again later."""
+        target = self._pending.get(path)
+        retry: float | None = RETRY_DELAY * 10
+        try:
+            retry = await asyncio.to_thread(self._after, path, target, outcome)
+        finally:
+            self._pending.pop(path, None)
+            if retry is None:
+                self._seen.pop(path, None)
+            else:
+                self._retry_at[path] = time.monotonic() + retry
 
     def _after(self, path: Path, target: Path | None, outcome: Outcome) -> float | None:
         """Delete or move the file; return in how many seconds to retry it, or None."""
@@ -191,3 +199,34 @@ class FolderSource:
             )
             return RETRY_DELAY * 10
         return None
+
+
+class _AfterStep:
+    """The folder's sink: the files of its finished jobs are deleted or moved."""
+
+    def __init__(self, source: FolderSource) -> None:
+        self._source = source
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        return None
+
+    def handle(self, notice: Notice) -> None:
+        if not isinstance(notice, JobDone) or not isinstance(notice.job.picture, FileRequest):
+            return
+        path = notice.job.picture.path
+        if not self._source.reading(path):
+            return  # another folder's file
+        task = asyncio.create_task(self._after(path, notice.outcome), name=f"after:{path.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _after(self, path: Path, outcome: Outcome) -> None:
+        try:
+            await self._source.done(path, outcome)
+        except Exception:
+            _LOGGER.exception("after-read step failed for %s", path)
+
+    async def stop(self) -> None:
+        """Let the after-steps begun finish: a file left would be read again."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -8,9 +8,13 @@ LPR: `recognized_license_plate` in events, `lpr` messages on
 when it is better than the last one read (`EventTracker`: stop after a good
 plate, attempt budget, parked cars), holding a car's first lookup for
 `lpr.wait` seconds while Frigate may still read the plate. This module carries
-the answers out: the snapshot is fetched when a reader starts on the job, so a
-job that waited in the queue reads Frigate's best snapshot as of then (updates
-for an event whose read is pending are coalesced into it).
+the answers out: a job names the event's snapshot (`FrigateSnapshotRequest`),
+which the pipeline fetches through the Frigate client when a reader starts on
+the job, so a job that waited in the queue reads Frigate's best snapshot as of
+then (updates for an event whose read is pending are coalesced into it). The
+source learns how its jobs ended as any output does: its sink (`_Outcomes`)
+takes the `JobDone` of its events (pending reads, the tracker's record, events
+forgotten after their `end`).
 """
 
 from __future__ import annotations
@@ -21,12 +25,11 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
 from bridge.config import FrigateConfig
-from bridge.events import ReadContext, SnapshotRef
+from bridge.events import FrigateContext, ReadContext, SnapshotRef, SourceExtra
 from bridge.frigate import (
     EventTracker,
     FrigateClient,
@@ -36,9 +39,11 @@ from bridge.frigate import (
     FrigateFilter,
     parse_event,
 )
+from bridge.jobs import FrigateSnapshotRequest, Job, JobDone, Outcome
 from bridge.metrics import Metrics
 from bridge.mqtt import InMessage, MqttLink
-from bridge.pipeline import Job, Outcome, Pipeline, SnapshotError
+from bridge.pipeline import Pipeline
+from bridge.sinks.base import Notice
 from platereader.frigate_flow import (
     FILTERED,
     PUBLISHED,
@@ -69,13 +74,29 @@ class _Held:
     timer: asyncio.TimerHandle
 
 
+def frigate_client(config: FrigateConfig, session: httpx.AsyncClient) -> FrigateClient:
+    """The client for Frigate's HTTP API: snapshots (the pipeline's fetcher), its
+    config (which cameras it reads plates on) and the write-back."""
+    return FrigateClient(
+        config.url,
+        session=session,
+        version=config.version,
+        username=config.username,
+        password=config.password.get_secret_value() if config.password else None,
+        token=config.token.get_secret_value() if config.token else None,
+        quality=config.snapshot.quality,
+        height=config.snapshot.height,
+        crop=config.snapshot.crop,
+    )
+
+
 class FrigateSource:
     def __init__(
         self,
         config: FrigateConfig,
         pipeline: Pipeline,
         link: MqttLink,
-        session: httpx.AsyncClient,
+        client: FrigateClient,
         metrics: Metrics,
     ) -> None:
         self.config = config
@@ -91,17 +112,7 @@ class FrigateSource:
             min_area=config.min_area,
         )
         self.tracker = EventTracker(max_attempts=config.max_attempts, stop_score=config.stop_score)
-        self.client = FrigateClient(
-            config.url,
-            session=session,
-            version=config.version,
-            username=config.username,
-            password=config.password.get_secret_value() if config.password else None,
-            token=config.token.get_secret_value() if config.token else None,
-            quality=config.snapshot.quality,
-            height=config.snapshot.height,
-            crop=config.snapshot.crop,
-        )
+        self.client = client
         self._ended: set[str] = set()
         # Frigate's own plate reads (0.16+ LPR).
         self.lpr = config.lpr.options()
@@ -115,6 +126,7 @@ class FrigateSource:
         self._held: dict[str, _Held] = {}
         self._pending: dict[str, int] = {}  # event -> jobs submitted and not yet done
         self._latest: OrderedDict[str, FrigateEvent] = OrderedDict()  # accepted events
+        pipeline.sinks.append(_Outcomes(self))
 
     def start(self) -> None:
         self._link.subscribe(self.topic, self.on_message, shared=True)
@@ -281,6 +293,15 @@ class FrigateSource:
         else:
             self._end(event_id)
 
+    def done(self, event_id: str, outcome: Outcome) -> None:
+        """A job of the event is over (read, failed, skipped or dropped)."""
+        left = self._pending.pop(event_id, 1) - 1
+        if left > 0:
+            self._pending[event_id] = left
+        self.policy.record(event_id, outcome.best_score)
+        if event_id in self._ended and left <= 0 and event_id not in self._held:
+            self._end(event_id)
+
     def _end(self, event_id: str) -> None:
         self._ended.discard(event_id)
         self.policy.end(event_id)
@@ -290,22 +311,20 @@ class FrigateSource:
         self, event: FrigateEvent, received: float, attempt: int, plate: FrigatePlate | None = None
     ) -> Job:
         moment = event.snapshot_frame_time or event.frame_time or event.start_time
-        extra: dict[str, Any] = {
-            "frigate": {
-                "label": event.label,
-                "top_score": event.top_score,
-                "sub_label": list(event.sub_label) if event.sub_label else None,
-                "recognized_license_plate": (
-                    plate.plate if plate is not None else event.recognized_license_plate
-                ),
-                "recognized_license_plate_score": (
-                    plate.score if plate is not None else event.recognized_license_plate_score
-                ),
-                "current_zones": list(event.current_zones),
-                "entered_zones": list(event.entered_zones),
-                "attempt": attempt,
-            }
-        }
+        frigate = FrigateContext(
+            label=event.label,
+            top_score=event.top_score,
+            sub_label=event.sub_label,
+            recognized_license_plate=(
+                plate.plate if plate is not None else event.recognized_license_plate
+            ),
+            recognized_license_plate_score=(
+                plate.score if plate is not None else event.recognized_license_plate_score
+            ),
+            current_zones=list(event.current_zones),
+            entered_zones=list(event.entered_zones),
+            attempt=attempt,
+        )
         context = ReadContext(
             camera=event.camera,
             source="frigate",
@@ -315,30 +334,14 @@ class FrigateSource:
                 kind="frigate", url=f"{self.client.base_url}/api/events/{event.id}/snapshot.jpg"
             ),
             label=event.label,
-            extra=extra,
+            extra=SourceExtra(frigate=frigate),
         )
-
-        async def fetch() -> bytes:
-            try:
-                return await self.client.snapshot(event.id, event.camera)
-            except FrigateError as err:
-                raise SnapshotError(str(err), retryable=err.status not in (401, 403)) from None
-
-        async def done(outcome: Outcome) -> None:
-            left = self._pending.pop(event.id, 1) - 1
-            if left > 0:
-                self._pending[event.id] = left
-            self.policy.record(event.id, outcome.best_score)
-            if event.id in self._ended and left <= 0 and event.id not in self._held:
-                self._end(event.id)
-
         return Job(
             camera=event.camera,
             key=f"frigate:{event.id}",
             context=context,
-            fetch=fetch,
+            picture=FrigateSnapshotRequest(event.id, event.camera),
             received=received,
-            on_done=done,
             plates=None if plate is None else (plate.result(),),
         )
 
@@ -352,3 +355,23 @@ class FrigateSource:
         if self._learn_task is not None:
             self._learn_task.cancel()
             await asyncio.gather(self._learn_task, return_exceptions=True)
+
+
+class _Outcomes:
+    """The Frigate source's sink: how the jobs of its events ended."""
+
+    def __init__(self, source: FrigateSource) -> None:
+        self._source = source
+
+    async def start(self) -> None:
+        return None
+
+    def handle(self, notice: Notice) -> None:
+        if not isinstance(notice, JobDone):
+            return
+        context = notice.job.context
+        if context.source == "frigate" and context.source_event_id is not None:
+            self._source.done(context.source_event_id, notice.outcome)
+
+    async def stop(self) -> None:
+        return None

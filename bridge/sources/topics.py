@@ -20,18 +20,17 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from bridge.config import SnapshotTopicConfig
 from bridge.events import ReadContext, SnapshotRef
+from bridge.jobs import Job, Picture, PictureBytes, UrlRequest
 from bridge.metrics import Metrics
 from bridge.mqtt import InMessage, MqttLink
-from bridge.pipeline import Job, Pipeline, SnapshotError
+from bridge.pipeline import Pipeline
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,13 +48,11 @@ class SnapshotTopicSource:
         configs: list[SnapshotTopicConfig],
         pipeline: Pipeline,
         link: MqttLink,
-        session: httpx.AsyncClient,
         metrics: Metrics,
     ) -> None:
         self._configs = configs
         self._pipeline = pipeline
         self._link = link
-        self._session = session
         self._metrics = metrics
 
     def start(self) -> None:
@@ -88,21 +85,16 @@ class SnapshotTopicSource:
             )
         source_id: str | None = None
         moment = datetime.now(UTC)
-        fetch: Callable[[], Awaitable[bytes]]
+        picture: Picture
         if payload.startswith(_IMAGE_MAGIC):
-            image = payload
-
-            async def fetch_raw() -> bytes:
-                return image
-
-            fetch = fetch_raw
+            picture = PictureBytes(payload)
         elif payload.lstrip()[:1] == b"{":
             data = _json(payload)
             camera = _camera(data.get("camera", camera))
             source_id = _text(data.get("id"), "id")
             if data.get("time") is not None:
                 moment = _time(data["time"])
-            fetch = self._json_fetch(config, data)
+            picture = _json_picture(config, data)
         else:
             raise PayloadError("neither a JPEG/PNG image nor a JSON object")
         context = ReadContext(
@@ -113,63 +105,37 @@ class SnapshotTopicSource:
             snapshot=SnapshotRef(kind="mqtt", topic=message.topic),
         )
         self._pipeline.submit(
-            Job(camera=camera, key=None, context=context, fetch=fetch, received=message.received)
+            Job(
+                camera=camera,
+                key=None,
+                context=context,
+                picture=picture,
+                received=message.received,
+            )
         )
 
-    def _json_fetch(
-        self, config: SnapshotTopicConfig, data: dict[str, Any]
-    ) -> Callable[[], Awaitable[bytes]]:
-        if isinstance(data.get("image"), str):
-            text = data["image"].strip()
-            if text.startswith("data:"):
-                text = text.partition(",")[2]
-            try:
-                image = base64.b64decode("".join(text.split()), validate=True)
-            except (binascii.Error, ValueError) as err:
-                raise PayloadError(f"'image' is not base64: {err}") from None
 
-            async def fetch_decoded() -> bytes:
-                return image
-
-            return fetch_decoded
-        if isinstance(data.get("url"), str):
-            url = data["url"]
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise PayloadError("'url' must be an http(s) URL")
-            if parts.hostname not in config.allowed_hosts:
-                raise PayloadError(
-                    f"'url' host {parts.hostname!r} is not in allowed_hosts of {config.topic!r}"
-                )
-            limit = config.max_bytes
-
-            async def fetch_url() -> bytes:
-                return await self._download(url, limit)
-
-            return fetch_url
-        raise PayloadError("JSON payload needs 'image' (base64) or 'url'")
-
-    async def _download(self, url: str, limit: int) -> bytes:
-        where = urlsplit(url)._replace(query="", fragment="", netloc=urlsplit(url).hostname or "")
+def _json_picture(config: SnapshotTopicConfig, data: dict[str, Any]) -> Picture:
+    """`{"image": base64}` or `{"url": ...}` (a host in the topic's `allowed_hosts`)."""
+    if isinstance(data.get("image"), str):
+        text = data["image"].strip()
+        if text.startswith("data:"):
+            text = text.partition(",")[2]
         try:
-            async with self._session.stream("GET", url, timeout=15.0) as response:
-                if response.status_code != 200:
-                    raise SnapshotError(
-                        f"GET {where.geturl()}: HTTP {response.status_code}",
-                        retryable=response.status_code >= 500,
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise SnapshotError(
-                            f"GET {where.geturl()}: over {limit} bytes", retryable=False
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except httpx.HTTPError as err:
-            raise SnapshotError(f"GET {where.geturl()}: {type(err).__name__}") from None
+            return PictureBytes(base64.b64decode("".join(text.split()), validate=True))
+        except (binascii.Error, ValueError) as err:
+            raise PayloadError(f"'image' is not base64: {err}") from None
+    if isinstance(data.get("url"), str):
+        url = data["url"]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PayloadError("'url' must be an http(s) URL")
+        if parts.hostname not in config.allowed_hosts:
+            raise PayloadError(
+                f"'url' host {parts.hostname!r} is not in allowed_hosts of {config.topic!r}"
+            )
+        return UrlRequest(url, config.max_bytes)
+    raise PayloadError("JSON payload needs 'image' (base64) or 'url'")
 
 
 def _json(payload: bytes) -> dict[str, Any]:

@@ -103,7 +103,71 @@ def test_env_substitution_and_missing_variable() -> None:
     config = parse(MINIMAL.replace("host: broker", "host: ${BROKER:-fallback}"))
     assert config.mqtt.host == "fallback"
     found = problems(MINIMAL.replace("host: broker", "host: ${BROKER}"))
-    assert found == ["c.yaml: mqtt.host: environment variable BROKER is not set"]
+    assert found == ["c.yaml: mqtt.host: environment variable BROKER is not set (line 3)"]
+
+
+def test_env_strings_are_typed_fields() -> None:
+    """`${VAR}` is resolved by the field's type (secrets, URLs, hosts, ports, paths), from
+    the environment given to the loader; an unset one names the variable, never a value;
+    a field of another kind keeps the text as written (no pre-pass over the whole file)."""
+    text = """
+    mqtt:
+      host: ${MQTT_HOST}
+      port: ${MQTT_PORT}
+      username: ${MQTT_USER:-bridge}
+      password: ${MQTT_PASSWORD}
+    api:
+      url: http://${API_HOST}:8080/
+      token: ${TOKEN}
+    storage:
+      path: ${STATE}/plate-bridge
+    sources:
+      frigate:
+        url: ${FRIGATE_URL}
+        password: ${FRIGATE_PASSWORD}
+        username: frigate
+        cameras: [drive]
+      folders:
+        - path: ${INBOX}
+          camera: gate
+    """
+    env = {
+        "MQTT_HOST": "mqtt.lan",
+        "MQTT_PORT": "8883",
+        "MQTT_PASSWORD": "pw-1",
+        "API_HOST": "engine",
+        "TOKEN": "tok-2",
+        "STATE": "/var/lib",
+        "FRIGATE_URL": "http://frigate:5000",
+        "FRIGATE_PASSWORD": "pw-3",
+        "INBOX": "/srv/ftp",
+    }
+    config = parse(text, env)
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.username) == (
+        "mqtt.lan",
+        8883,
+        "bridge",
+    )
+    assert config.api.url == "http://engine:8080"
+    assert config.storage.path == Path("/var/lib/plate-bridge")
+    assert config.sources.frigate is not None
+    assert config.sources.frigate.url == "http://frigate:5000"
+    assert str(config.sources.folders[0].path) == "/srv/ftp"
+    assert sorted(config.secrets())[:3] == ["pw-1", "pw-3", "tok-2"]
+    assert "pw-1" not in repr(config) and "tok-2" not in repr(config)
+    # Unset: each named with its key and line; the values that are set never appear.
+    found = problems(text, {k: v for k, v in env.items() if k not in ("TOKEN", "MQTT_PORT")})
+    assert found == [
+        "c.yaml: mqtt.port: environment variable MQTT_PORT is not set (line 4)",
+        "c.yaml: api.token: environment variable TOKEN is not set (line 9)",
+    ]
+    assert not any(secret in " ".join(found) for secret in ("pw-1", "pw-3"))
+    # A topic is not an env string: the text stays, and the topic check says why.
+    found = problems(MINIMAL.replace("host: broker", "host: b\n  base_topic: ${T}"), {"T": "x"})
+    assert found == [
+        "c.yaml: mqtt.base_topic: must be a topic without wildcards ('#', '+') or a leading '$'"
+        " (line 4)"
+    ]
 
 
 def test_env_overrides() -> None:

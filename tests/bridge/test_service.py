@@ -612,14 +612,17 @@ async def test_sinks_get_typed_reads_repeats_and_errors(
     fake_onprem: FakePlateRecognizer, tmp_path: Path
 ) -> None:
     """Every sink gets the camera, then one `Read` per picture (a repeat within the
-    cool-down as such, not published) and typed error events; a sink that fails does
-    not cost the others anything."""
+    cool-down as such, not published) and typed error events, and a `JobDone` when each
+    job is over; a sink that fails does not cost the others anything. A picture that
+    cannot be fetched (HTTP 404 from the URL a job names) is a non-retryable error."""
     import httpx
 
     from bridge.events import ErrorEvent, PlateEvent, ReadContext, SnapshotRef
+    from bridge.jobs import JobDone, Picture, PictureBytes, UrlRequest
     from bridge.metrics import Metrics
-    from bridge.pipeline import Job, Pipeline, SnapshotError
+    from bridge.pipeline import Job, Pipeline
     from bridge.sinks.base import CameraSeen, Read
+    from bridge.sources.pictures import UrlFetcher
     from platereader import PlateReader
 
     fake_onprem.responder = lambda request: [plate_result("ab12cde", score=0.95)]
@@ -628,15 +631,21 @@ async def test_sinks_get_typed_reads_repeats_and_errors(
     recorder = _Recorder()
     async with httpx.AsyncClient() as session:
         reader = PlateReader(fake_onprem.url, None, session=session, retries=0)
-        pipeline = Pipeline(config, reader, Metrics(), sinks=[_Broken(), recorder])
+        missing = f"{fake_onprem.url}/no-such-picture.jpg"
+        pipeline = Pipeline(
+            config,
+            reader,
+            Metrics(),
+            sinks=[_Broken(), recorder],
+            fetchers={"url": UrlFetcher(session)},
+        )
         await pipeline.start()
         try:
 
             def job(fails: bool = False) -> Job:
-                async def fetch() -> bytes:
-                    if fails:
-                        raise SnapshotError("gone", retryable=False)
-                    return jpeg_bytes()
+                picture: Picture = (
+                    UrlRequest(missing, 10**6) if fails else PictureBytes(jpeg_bytes())
+                )
 
                 context = ReadContext(
                     camera="gate",
@@ -645,14 +654,17 @@ async def test_sinks_get_typed_reads_repeats_and_errors(
                     time=datetime.now(UTC),
                     snapshot=SnapshotRef(kind="mqtt", topic="pb/gate/snapshot"),
                 )
-                return Job(camera="gate", key=None, context=context, fetch=fetch)
+                return Job(camera="gate", key=None, context=context, picture=picture)
 
             for fails in (False, False, True):
                 pipeline.submit(job(fails))
                 assert await pipeline.drain(30)
         finally:
             await pipeline.stop(10)
-    seen, first, second, error = recorder.notices
+    done = [notice for notice in recorder.notices if isinstance(notice, JobDone)]
+    assert [d.outcome.status for d in done] == ["read", "read", "error"]
+    assert done[2].outcome.retryable is False
+    seen, first, second, error = [n for n in recorder.notices if not isinstance(n, JobDone)]
     assert seen == CameraSeen("gate")
     assert isinstance(first, Read) and isinstance(second, Read)
     [event] = first.events

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.bridge.conftest import Subscriber, handled, make_config, publish, running, until
 from tests.bridge.fake_frigate import FakeFrigate, frigate_event
@@ -204,3 +207,53 @@ async def test_folder_keeps_files_when_the_api_is_down_and_deletes_after_read(
     assert event["source_event_id"] == "second.png"
     saved = await asyncio.to_thread(Path(event["snapshot"]["saved"]).read_bytes)
     assert saved[:3] == b"\xff\xd8\xff"
+
+
+async def test_folder_file_read_during_shutdown_is_moved_before_the_service_stops(
+    fake_onprem: FakePlateRecognizer,
+    mosquitto: Mosquitto,
+    subscriber: Subscriber,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The folder learns its read ended from a `JobDone` (its own sink, which the
+    service stops after the last read): a read that finishes during the shutdown still
+    moves its file, else the next start would read it again."""
+    inbox, done = tmp_path / "ftp", tmp_path / "done"
+    inbox.mkdir()
+    caplog.set_level(logging.INFO, logger="bridge.service")
+    release = asyncio.Event()  # the API answers only once the shutdown has begun
+
+    async def held(request: Any) -> list[dict[str, Any]]:
+        await release.wait()
+        return [plate_result("ab12cde", score=0.95)]
+
+    fake_onprem.responder = held
+    config = make_config(
+        tmp_path,
+        mosquitto,
+        fake_onprem.url,
+        sources={
+            "folders": [
+                {
+                    "path": str(inbox),
+                    "camera": "gate",
+                    "after": "move",
+                    "move_to": str(done),
+                    "settle": 0,
+                    "poll_interval": 0.05,
+                }
+            ]
+        },
+        pipeline={"cooldown": 0, "metrics_interval": 0, "shutdown_timeout": 30},
+    )
+    async with running(config) as service:
+        (inbox / "a.jpg").write_bytes(jpeg_bytes())
+        await until(lambda: bool(fake_onprem.requests))
+        service.stop()
+        await until(lambda: "shutting down" in caplog.text)
+        release.set()
+    # Leaving `running` waited for the service to stop: no polling of the file since.
+    assert (done / "a.jpg").exists()
+    assert not (inbox / "a.jpg").exists()
+    assert [m.json()["source_event_id"] for m in subscriber.on("pb/plates")] == ["a.jpg"]

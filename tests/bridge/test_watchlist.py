@@ -16,6 +16,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 
 from bridge.config import BridgeConfig, ConfigError, load_config
 from bridge.events import EVENT_UNKNOWN, EVENT_WATCHED, ReadContext, SnapshotRef, Topics
+from bridge.jobs import PictureBytes
 from bridge.metrics import Metrics
 from bridge.outbox import OutMessage
 from bridge.pipeline import Job, Pipeline
@@ -46,11 +47,6 @@ async def read_through_pipeline(config: BridgeConfig, api_url: str) -> list[OutM
         pipeline = Pipeline(config, reader, Metrics(), sinks=[sink])
         await pipeline.start()
         try:
-            image = jpeg_bytes()
-
-            async def fetch() -> bytes:
-                return image
-
             context = ReadContext(
                 camera="gate",
                 source="mqtt",
@@ -58,7 +54,8 @@ async def read_through_pipeline(config: BridgeConfig, api_url: str) -> list[OutM
                 time=datetime.now(UTC),
                 snapshot=SnapshotRef(kind="mqtt", topic="pb/gate/snapshot"),
             )
-            pipeline.submit(Job(camera="gate", key=None, context=context, fetch=fetch))
+            picture = PictureBytes(jpeg_bytes())
+            pipeline.submit(Job(camera="gate", key=None, context=context, picture=picture))
             assert await pipeline.drain(30)
         finally:
             await pipeline.stop(10)

@@ -12,7 +12,7 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from tests.e2e.processes import BIN, ManagedProcess
+from tests.e2e.processes import BIN, ManagedProcess, wait_until
 from tests.mosquitto import Mosquitto, free_port
 
 FAKE_TOKEN = "test-token"
@@ -154,3 +154,30 @@ class NodeRedRunner:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+
+
+def wait_online(
+    broker: Mosquitto, bridge: ManagedProcess, base_topic: str, within: float = 60.0
+) -> None:
+    """Until the bridge's inputs are subscribed, without a fixed wait.
+
+    The bridge subscribes, then publishes a retained `online` on the same connection,
+    which the broker handles in order; the instance before it left `offline` (graceful
+    stop). So once the broker holds `online`, the snapshot topic is subscribed.
+    """
+    seen: list[bytes] = []
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.on_message = lambda _client, _userdata, message: seen.append(message.payload)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        client.subscribe(f"{base_topic}/status", qos=1)
+        wait_until(
+            lambda: bool(seen) and seen[-1] == b"online",
+            within=within,
+            what="the bridge announcing itself online",
+            details=lambda: bridge.tail(30),
+        )
+    finally:
+        client.disconnect()
+        client.loop_stop()

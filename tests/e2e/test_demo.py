@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -31,6 +33,7 @@ from bridge.demo.runner import WATCHLIST, bridge_config, collect_pictures
 from bridge.demo.samples import SCENES
 from bridge.demo.viewer import format_event
 from tests.conftest import REPO
+from tests.e2e.processes import wait_until
 from tests.mosquitto import find_mosquitto
 
 PLATE_BRIDGE = [sys.executable, "-m", "bridge"]
@@ -186,6 +189,17 @@ def test_demo_with_the_embedded_broker_ends_cleanly_on_sigint(
     demo = run_demo("--broker", "embedded")
     demo.wait_for("MATCH Family car")  # the last picture's match
     demo.wait_for("(all pictures fed")  # every plate is in by then
+    # The page the demo announces shows what was read: the live list and the history.
+    found = re.search(r"web page:\s+(http://127\.0\.0\.1:\d+/)", demo.stdout)
+    assert found, demo.report()
+    for page in ("", "history?plate=*"):  # the history is written in batches
+        wait_until(
+            lambda page=page: (
+                "ab12cde" in httpx.get(found.group(1) + page, timeout=30).text.lower()
+            ),
+            within=30,
+            what=f"AB12CDE on the page ./{page}",
+        )
     demo.process.send_signal(signal.SIGINT)
     code = demo.finish()
     assert code == 0, demo.report()
@@ -286,6 +300,9 @@ def test_the_demo_config_is_valid_and_needs_no_key(tmp_path: Path) -> None:
     assert config.api.token is None
     assert config.storage.save_snapshots
     assert [entry.plate for entry in config.watchlist] == [e["plate"] for e in WATCHLIST]
+    # The page is on, for this machine only: no token to set up.
+    assert config.web is not None
+    assert (config.web.host, config.web.port, config.web.token) == ("127.0.0.1", 8380, None)
     pictures = collect_pictures(None)
     assert [p.name for p in pictures] == [
         *(photo.name for photo in PHOTOS),

@@ -15,9 +15,7 @@ import re
 import time
 from typing import Any
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from tests.conftest import REPO
 from tests.e2e.helpers import (
@@ -27,6 +25,7 @@ from tests.e2e.helpers import (
     NodeRedRunner,
     publish,
     small_jpeg,
+    wait_online,
 )
 from tests.e2e.processes import ManagedProcess, wait_until
 from tests.e2e.servers import Gate, Request
@@ -63,33 +62,8 @@ def run_bridge(
     )
     bridge = bridges.start(config, token=FAKE_TOKEN)
     bridge.wait_for_output(r"connected to", within=WITHIN)
-    wait_online(bridges.broker, bridge)
+    wait_online(bridges.broker, bridge, BASE)
     return bridge
-
-
-def wait_online(broker: Mosquitto, bridge: ManagedProcess) -> None:
-    """Until the bridge's inputs are subscribed, without a fixed wait.
-
-    The bridge subscribes, then publishes a retained `online` on the same connection,
-    which the broker handles in order; the instance before it left `offline` (graceful
-    stop). So once the broker holds `online`, the snapshot topic is subscribed.
-    """
-    seen: list[bytes] = []
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    client.on_message = lambda _client, _userdata, message: seen.append(message.payload)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        client.subscribe(f"{BASE}/status", qos=1)
-        wait_until(
-            lambda: bool(seen) and seen[-1] == b"online",
-            within=WITHIN,
-            what="the bridge announcing itself online",
-            details=lambda: bridge.tail(30),
-        )
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def wait_for_call(gate: Gate, path: str, *logs: ManagedProcess) -> Request:

@@ -13,11 +13,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.plate_recognizer.config_flow import (
-    cloud_unique_id,
-    normalise_server_url,
-    server_unique_id,
-)
 from custom_components.plate_recognizer.const import (
     CONF_API_URL,
     CONF_MODE,
@@ -25,6 +20,11 @@ from custom_components.plate_recognizer.const import (
     DOMAIN,
     MODE_CLOUD,
     MODE_LOCAL,
+)
+from custom_components.plate_recognizer.flow_connection import (
+    cloud_unique_id,
+    normalise_server_url,
+    server_unique_id,
 )
 from tests.fake_api import NO_CREDITS_BODY, FakePlateRecognizer
 

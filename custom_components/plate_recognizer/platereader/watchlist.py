@@ -48,6 +48,7 @@ __all__ = [
     "WatchEntry",
     "WatchList",
     "WatchMatch",
+    "fold_lookalikes",
     "normalize_plate",
     "plate_distance",
     "plausible_texts",
@@ -134,7 +135,13 @@ def normalize_plate(text: str) -> str:
     return "".join(char for char in text.upper() if char.isalnum())
 
 
-def _canonical(text: str) -> str:
+def fold_lookalikes(text: str) -> str:
+    """A normalised plate with each look-alike replaced by its group's representative.
+
+    Two plates the matcher calls exact or look-alike (rule 3) fold to the same
+    text; the converse does not hold (D and O both fold to 0, the cap of two),
+    so a folded key is a prefilter: the history search indexes it.
+    """
     return "".join(_CANONICAL.get(char, char) for char in text)
 
 
@@ -382,7 +389,7 @@ class WatchList:
         # Entries with a tolerance, with their characters counted (look-alikes as one).
         self._tolerant: list[tuple[int, Counter[str]]] = []
         for index, entry in enumerate(self._entries):
-            canonical = _canonical(entry.normalized)
+            canonical = fold_lookalikes(entry.normalized)
             self._by_canonical.setdefault(canonical, []).append(index)
             if entry.tolerance:
                 self._tolerant.append((index, Counter(canonical)))
@@ -460,7 +467,7 @@ class WatchList:
         (or has too many of), look-alikes counted as one, cannot match: a
         cheap bound that spares the edit distance for almost every entry.
         """
-        canonical = _canonical(text)
+        canonical = fold_lookalikes(text)
         near = self._by_canonical.get(canonical, [])
         if not self._tolerant:
             return near
