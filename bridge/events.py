@@ -15,7 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
@@ -305,25 +305,18 @@ def plate_event(
     )
 
 
-def error_event(
-    kind: ErrorKind,
-    message: str,
-    *,
-    camera: str | None = None,
-    source: SourceKind | None = None,
-    source_event_id: str | None = None,
-    retryable: bool = False,
-) -> ErrorEvent:
+class ErrorWhere(TypedDict, total=False):
+    """Where an error happened and whether to retry: the optional fields of ErrorEvent."""
+
+    camera: str | None
+    source: SourceKind | None
+    source_event_id: str | None
+    retryable: bool
+
+
+def error_event(kind: ErrorKind, message: str, **where: Unpack[ErrorWhere]) -> ErrorEvent:
     """The event on `<base>/errors`, now."""
-    return ErrorEvent(
-        time=utc_iso(datetime.now(UTC)),
-        kind=kind,
-        message=message,
-        camera=camera,
-        source=source,
-        source_event_id=source_event_id,
-        retryable=retryable,
-    )
+    return ErrorEvent(time=utc_iso(datetime.now(UTC)), kind=kind, message=message, **where)
 
 
 def encode(payload: BaseModel | dict[str, Any]) -> bytes:

@@ -193,7 +193,7 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=NORMAL")
     for statement in _SCHEMA[:1]:
         connection.execute(statement)
-    present = _columns(connection)
+    present = table_columns(connection)
     for name, kind in (*COLUMNS, (FOLDED_COLUMN, "TEXT")):
         if name not in present:
             # Names and types are our constants (only _ADDED_COLUMNS can be missing).
@@ -218,7 +218,8 @@ def index_for_search(connection: sqlite3.Connection) -> None:
     connection.commit()
 
 
-def _columns(connection: sqlite3.Connection) -> set[str]:
+def table_columns(connection: sqlite3.Connection) -> set[str]:
+    """The columns the `reads` table has (an older file lacks _ADDED_COLUMNS)."""
     return {row[1] for row in connection.execute("PRAGMA table_info(reads)")}
 
 
@@ -336,6 +337,30 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def stored_time(moment: datetime) -> str:
+    """A time as the history stores it (a naive one is UTC, as `parse_since` reads it)."""
+    return utc_iso(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment)
+
+
+def filter_camera_and_time(
+    where: list[str],
+    params: list[Any],
+    camera: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    """Add the conditions on camera and time window (`since <= time < until`) to a query."""
+    if camera:
+        where.append("camera = ?")
+        params.append(camera)
+    if since is not None:
+        where.append("time >= ?")
+        params.append(stored_time(since))
+    if until is not None:
+        where.append("time < ?")
+        params.append(stored_time(until))
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     plate: str | None = None  # normalised equality; * and ? are wildcards
@@ -359,18 +384,10 @@ def query(path: Path, q: Query) -> list[dict[str, Any]]:
         else:
             where.append("plate_normalized = ?")
         params.append(pattern)
-    if q.camera:
-        where.append("camera = ?")
-        params.append(q.camera)
-    if q.since is not None:
-        where.append("time >= ?")
-        params.append(utc_iso(q.since))
-    if q.until is not None:
-        where.append("time < ?")
-        params.append(utc_iso(q.until))
+    filter_camera_and_time(where, params, q.camera, q.since, q.until)
     uri = f"{path.resolve().as_uri()}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=10)) as connection:
-        present = _columns(connection)
+        present = table_columns(connection)
         selected = [
             name if name in present or name not in _ADDED_COLUMNS else f"NULL AS {name}"
             for name in COLUMN_NAMES

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,14 @@ from platereader.watchlist import (
     normalize_plate,
 )
 
-from .events import utc_iso
-from .history import _ADDED_COLUMNS, FOLDED_COLUMN, SEARCH_READY_INDEX, deletion_keys
+from .history import (
+    _ADDED_COLUMNS,
+    FOLDED_COLUMN,
+    SEARCH_READY_INDEX,
+    deletion_keys,
+    filter_camera_and_time,
+    table_columns,
+)
 
 __all__ = [
     "MAX_LIMIT",
@@ -134,15 +140,7 @@ def search(path: Path, s: Search) -> list[HistoryRead]:
         if connection is None:
             return []
         where, params = _plate_filter(connection, s.plate, s.tolerance)
-        if s.camera:
-            where.append("camera = ?")
-            params.append(s.camera)
-        if s.since is not None:
-            where.append("time >= ?")
-            params.append(_iso(s.since))
-        if s.until is not None:
-            where.append("time < ?")
-            params.append(_iso(s.until))
+        filter_camera_and_time(where, params, s.camera, s.since, s.until)
         if s.before:
             where.append("time < ?")
             params.append(s.before)
@@ -314,7 +312,7 @@ def _memo(matcher: WatchList) -> Callable[[str | None], bool]:
 def _reads(
     connection: sqlite3.Connection, where: Sequence[str], params: Sequence[Any], limit: int
 ) -> list[HistoryRead]:
-    present = _columns(connection)
+    present = table_columns(connection)
     selected = ", ".join(
         name if name in present or name not in _ADDED_COLUMNS else f"NULL AS {name}"
         for name in _FIELDS
@@ -342,10 +340,6 @@ def _distinct(
     return [row[0] for row in connection.execute(sql, [*params, *params])][:MAX_CAMERAS]
 
 
-def _columns(connection: sqlite3.Connection) -> set[str]:
-    return {row[1] for row in connection.execute("PRAGMA table_info(reads)")}
-
-
 def _exists(connection: sqlite3.Connection, kind: str, name: str) -> bool:
     found = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)
@@ -367,8 +361,3 @@ def _plate(text: str) -> str:
 def _text(value: str | None, what: str) -> None:
     if value is not None and len(value) > _MAX_NAME:
         raise ValueError(f"the {what} is longer than {_MAX_NAME} characters")
-
-
-def _iso(moment: datetime) -> str:
-    """A time as the history stores it (a naive one is UTC, as `parse_since` reads it)."""
-    return utc_iso(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment)

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from platereader import (
     PlateReader,
@@ -57,9 +57,9 @@ from .events import (
     EVENT_UNKNOWN,
     EVENT_WATCHED,
     ErrorKind,
+    ErrorWhere,
     PlateEvent,
     ReadContext,
-    SourceKind,
     error_event,
     plate_event,
 )
@@ -409,27 +409,10 @@ class Pipeline:
             retryable=retryable,
         )
 
-    def error(
-        self,
-        kind: ErrorKind,
-        message: str,
-        *,
-        camera: str | None = None,
-        source: SourceKind | None = None,
-        source_event_id: str | None = None,
-        retryable: bool = False,
-    ) -> None:
+    def error(self, kind: ErrorKind, message: str, **where: Unpack[ErrorWhere]) -> None:
         """Hand an error event to the sinks (MQTT: `<base>/errors`)."""
         self.metrics.inc("errors_published")
-        event = error_event(
-            kind,
-            message,
-            camera=camera,
-            source=source,
-            source_event_id=source_event_id,
-            retryable=retryable,
-        )
-        self._emit(event)
+        self._emit(error_event(kind, message, **where))
 
     def _emit(self, notice: Notice) -> None:
         for sink in self.sinks:

@@ -1,14 +1,25 @@
-"""Fixtures shared by every test tree."""
+"""Fixtures and helpers shared by every test tree."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # Labelled photos and samples live beside the checkout, never inside it.
 SHARED = REPO.parent / "shared"
+
+
+def merge_sections(data: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `sections` merged in, one level deep: a dict updates a dict, else replaces."""
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
 
 
 @pytest.fixture

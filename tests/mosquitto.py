@@ -23,7 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto")
 
@@ -39,6 +41,18 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def publish(broker: Mosquitto, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+    """Publish one message with QoS 1 and wait for the broker's acknowledgement."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 class Mosquitto:

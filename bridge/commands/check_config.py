@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from bridge.cli import EXIT_OK, EXIT_USAGE
-from bridge.config import ConfigError, load_config
+from bridge.commands.config_file import add_config_argument, load_or_report
 from platereader.redact import redact
 
 
@@ -20,19 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "the exit code is 0 when the file is valid, 2 otherwise. Secrets are never printed."
         ),
     )
-    parser.add_argument(
-        "-c", "--config", required=True, metavar="FILE", help="configuration file (YAML)"
-    )
+    add_config_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        count = len(err.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+    config = load_or_report(args.config, count=True)
+    if config is None:
         return EXIT_USAGE
     sources = config.sources
     parts = []

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.cli import EXIT_OK, EXIT_USAGE
+from bridge.commands.config_file import print_problems
 from bridge.config import ConfigError, StorageConfig, load_config
 from bridge.history import COLUMN_NAMES, FILE_NAME, Query, iter_rows, parse_since, query
 
@@ -65,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = _path(args)
     except ConfigError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
+        print_problems(err)
         return EXIT_USAGE
     try:
         since = parse_since(args.since) if args.since else None

@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from bridge.cli import EXIT_OK, EXIT_USAGE
-from bridge.config import ConfigError, load_config
+from bridge.commands.config_file import add_config_argument, load_or_report
 from platereader.redact import remember_secrets
 
 
@@ -21,17 +21,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "SIGINT/SIGTERM, finishing the reads in flight."
         ),
     )
-    parser.add_argument(
-        "-c", "--config", required=True, metavar="FILE", help="configuration file (YAML)"
-    )
+    add_config_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
+    config = load_or_report(args.config)
+    if config is None:
         return EXIT_USAGE
     remember_secrets(*config.secrets())  # redacted from every log line from now on
     from bridge.service import BridgeService  # imports paho and httpx: only when running

@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .camera_runtime import CameraRuntime
 from .data import PlateRecognizerConfigEntry
-from .entity import PlateRecognizerCameraEntity
+from .entity import PlateRecognizerCameraEntity, add_camera_entities
 
 # Each press costs a lookup: one at a time.
 PARALLEL_UPDATES = 1
@@ -21,8 +21,7 @@ async def async_setup_entry(
     entry: PlateRecognizerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    for subentry_id, runtime in entry.runtime_data.cameras.items():
-        async_add_entities([ReadNowButton(runtime)], config_subentry_id=subentry_id)
+    add_camera_entities(entry, async_add_entities, lambda camera: [ReadNowButton(camera)])
 
 
 class ReadNowButton(PlateRecognizerCameraEntity, ButtonEntity):

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .camera_runtime import CameraRuntime
 from .const import DOMAIN
 from .coordinator import PlateRecognizerCoordinator
+from .data import PlateRecognizerConfigEntry
+
+
+def add_camera_entities(
+    entry: PlateRecognizerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[CameraRuntime], Iterable[Entity]],
+) -> None:
+    """Add `build(camera)`'s entities for each camera, under its subentry (its device)."""
+    for subentry_id, runtime in entry.runtime_data.cameras.items():
+        async_add_entities(build(runtime), config_subentry_id=subentry_id)
 
 
 class PlateRecognizerCameraEntity(Entity):

@@ -9,7 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .camera_runtime import CameraRuntime
 from .const import EVENT_TYPE_DETECTED, EVENT_TYPE_UNKNOWN, EVENT_TYPE_WATCHED, EVENT_TYPES
 from .data import PlateRecognizerConfigEntry
-from .entity import PlateRecognizerCameraEntity
+from .entity import PlateRecognizerCameraEntity, add_camera_entities
 from .reading import CameraRead
 
 PARALLEL_UPDATES = 0
@@ -20,8 +20,7 @@ async def async_setup_entry(
     entry: PlateRecognizerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    for subentry_id, runtime in entry.runtime_data.cameras.items():
-        async_add_entities([PlateEvent(runtime)], config_subentry_id=subentry_id)
+    add_camera_entities(entry, async_add_entities, lambda camera: [PlateEvent(camera)])
 
 
 class PlateEvent(PlateRecognizerCameraEntity, EventEntity):

@@ -21,7 +21,11 @@ from .camera_runtime import CameraRuntime
 from .const import DOMAIN
 from .coordinator import PlateRecognizerCoordinator, Usage
 from .data import PlateRecognizerConfigEntry, PlateRecognizerData
-from .entity import PlateRecognizerAccountEntity, PlateRecognizerCameraEntity
+from .entity import (
+    PlateRecognizerAccountEntity,
+    PlateRecognizerCameraEntity,
+    add_camera_entities,
+)
 from .reading import PlateRead
 
 # Push and coordinator entities: nothing to throttle.
@@ -140,15 +144,15 @@ async def async_setup_entry(
             )
         ):
             registry.async_remove(entity_id)
-    for subentry_id, runtime in data.cameras.items():
-        async_add_entities(
-            (
-                PlateSensor(runtime, description)
-                for description in PLATE_SENSORS
-                if data.settings.mmc or not description.mmc_only
-            ),
-            config_subentry_id=subentry_id,
-        )
+    add_camera_entities(
+        entry,
+        async_add_entities,
+        lambda camera: (
+            PlateSensor(camera, description)
+            for description in PLATE_SENSORS
+            if data.settings.mmc or not description.mmc_only
+        ),
+    )
 
 
 def _has_usage_sensor(data: PlateRecognizerData, description: UsageSensorDescription) -> bool:

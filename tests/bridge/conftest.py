@@ -23,8 +23,10 @@ from paho.mqtt.properties import Properties
 
 from bridge.config import BridgeConfig
 from bridge.service import BridgeService
+from tests.conftest import merge_sections
 from tests.fake_api.fixtures import fake_api, fake_onprem
 from tests.mosquitto import Mosquitto, mosquitto, mosquitto_persistent
+from tests.mosquitto import publish as publish  # re-exported: the bridge tests import it here
 
 __all__ = ["fake_api", "fake_onprem", "mosquitto", "mosquitto_persistent"]
 
@@ -126,19 +128,6 @@ async def until(predicate: Any, within: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def publish(broker: Mosquitto, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-    """Publish one message with QoS 1 and wait for the broker's acknowledgement."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        info = client.publish(topic, payload, qos=1, retain=retain)
-        info.wait_for_publish(30)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 def make_config(
     tmp_path: Path,
     broker: Mosquitto,
@@ -162,12 +151,7 @@ def make_config(
         "storage": {"path": str(tmp_path / "state")},
         "pipeline": {"metrics_interval": 0, "shutdown_timeout": 5},
     }
-    for key, value in sections.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return BridgeConfig.model_validate(data)
+    return BridgeConfig.model_validate(merge_sections(data, sections))
 
 
 _inputs_at_start: weakref.WeakKeyDictionary[BridgeService, int] = weakref.WeakKeyDictionary()

@@ -39,33 +39,6 @@ CHROMIUM_ARGS = [
 # Waits for the UI: the first page load compiles a few MB of JavaScript.
 TIMEOUT_MS = 60_000
 
-CONFIGURATION = """\
-homeassistant:
-  name: plate-bridge browser
-  latitude: 51.5
-  longitude: -0.12
-  elevation: 10
-  unit_system: metric
-  time_zone: Europe/London
-  country: GB
-  currency: GBP
-  language: en
-  allowlist_external_dirs:
-    - {config_dir}
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-api:
-config:
-onboarding:
-frontend:
-logbook:
-logger:
-  default: warning
-  logs:
-    custom_components.plate_recognizer: debug
-"""
-
 # Every onboarding step but the owner's account, which `start()` creates over REST.
 ONBOARDING = {
     "version": 4,
@@ -110,11 +83,13 @@ def browser_missing() -> str | None:
 class FrontendHomeAssistant(HomeAssistantProcess):
     """`hass` serving its real frontend, onboarded up to the login page."""
 
+    name = "plate-bridge browser"
+
+    def ui_configuration(self) -> str:
+        return "frontend:\nlogbook:\n"  # the real UI, and the logbook its pages show
+
     def write_config(self) -> None:
-        super().write_config()  # the folders and the link to our integration
-        (self.config_dir / "configuration.yaml").write_text(
-            CONFIGURATION.format(config_dir=self.config_dir, port=self.port)
-        )
+        super().write_config()
         storage = self.config_dir / ".storage"
         storage.mkdir(exist_ok=True)
         (storage / "onboarding").write_text(json.dumps(ONBOARDING))

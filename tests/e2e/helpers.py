@@ -12,24 +12,14 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from tests.conftest import merge_sections
 from tests.e2e.processes import BIN, ManagedProcess, wait_until
 from tests.mosquitto import Mosquitto, free_port
+from tests.mosquitto import publish as publish  # re-exported: the e2e tests import it here
 
 FAKE_TOKEN = "test-token"
 FAKE_PLATE = "nhk552"  # what the fake API reads on any image
 ENGINE_PLATE = "ab12cde"  # what the local engine reads on `plate_jpeg()`
-
-
-def publish(broker: Mosquitto, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-    """Publish one message with QoS 1 and wait for the broker's acknowledgement."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 class BridgeRunner:
@@ -68,12 +58,7 @@ class BridgeRunner:
             "storage": {"path": str(self.directory / name / "state")},
             "pipeline": {"metrics_interval": 0, "shutdown_timeout": 5},
         }
-        for key, value in sections.items():
-            if isinstance(value, dict) and isinstance(data.get(key), dict):
-                data[key] = {**data[key], **value}
-            else:
-                data[key] = value
-        return data
+        return merge_sections(data, sections)
 
     def start(self, config: dict[str, Any], *, token: str | None = None) -> ManagedProcess:
         name = str(config["mqtt"]["client_id"]).removeprefix("e2e-")

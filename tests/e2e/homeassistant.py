@@ -35,9 +35,10 @@ CLIENT_ID_PATH = "/"  # the onboarding client: Home Assistant's own frontend, at
 USERNAME = "e2e"
 PASSWORD = "e2e-password-1234"
 
+# `{ui}`: the `frontend:` section and what the UI needs (see `ui_configuration`).
 CONFIGURATION = """\
 homeassistant:
-  name: plate-bridge e2e
+  name: {name}
   latitude: 51.5
   longitude: -0.12
   elevation: 10
@@ -45,6 +46,7 @@ homeassistant:
   time_zone: Europe/London
   country: GB
   currency: GBP
+  language: en
   allowlist_external_dirs:
     - {config_dir}
 http:
@@ -53,14 +55,12 @@ http:
 api:
 config:
 onboarding:
-frontend:
-  development_repo: {config_dir}/no-frontend
 logger:
   default: warning
   logs:
     custom_components.plate_recognizer: debug
     homeassistant.components.mqtt: info
-"""
+{ui}"""
 
 
 class HomeAssistantError(AssertionError):
@@ -191,16 +191,27 @@ class HomeAssistantProcess:
             raise RuntimeError("Home Assistant is not started")
         return self._client
 
+    name = "plate-bridge e2e"
+
+    def ui_configuration(self) -> str:
+        """No UI served (see the module's docstring): an empty frontend folder."""
+        (self.config_dir / "no-frontend" / "hass_frontend").mkdir(parents=True, exist_ok=True)
+        return f"frontend:\n  development_repo: {self.config_dir}/no-frontend\n"
+
     def write_config(self) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        (self.config_dir / "no-frontend" / "hass_frontend").mkdir(parents=True, exist_ok=True)
         custom = self.config_dir / "custom_components"
         custom.mkdir(exist_ok=True)
         link = custom / "plate_recognizer"
         if not link.exists():
             link.symlink_to(REPO / "custom_components" / "plate_recognizer")
         (self.config_dir / "configuration.yaml").write_text(
-            CONFIGURATION.format(config_dir=self.config_dir, port=self.port)
+            CONFIGURATION.format(
+                name=self.name,
+                config_dir=self.config_dir,
+                port=self.port,
+                ui=self.ui_configuration(),
+            )
         )
 
     def start(self, timeout: float = 120.0) -> Self:

@@ -17,6 +17,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_fire_mqtt_message,
     async_fire_time_changed,
     setup_test_component_platform,
 )
@@ -24,16 +25,19 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.plate_recognizer.const import (
     CONF_API_URL,
     CONF_CAMERA,
+    CONF_FRIGATE_CAMERA,
     CONF_MODE,
     CONF_REGIONS,
     CONF_TOKEN,
     CONF_TRIGGER,
     CONF_TRIGGER_ENTITY,
     DOMAIN,
+    FRIGATE_TOPIC,
     MODE_CLOUD,
     MODE_LOCAL,
     SUBENTRY_CAMERA,
     TRIGGER_ENTITY,
+    TRIGGER_FRIGATE,
 )
 from tests.fake_api import DEFAULT_TOKEN, FakePlateRecognizer, image_bytes
 
@@ -107,6 +111,22 @@ def cloud_entry(
         options=options or {},
         subentries_data=[camera_subentry()] if subentries is None else subentries,
     )
+
+
+def frigate_entry(
+    fake: FakePlateRecognizer, options: dict[str, Any] | None = None, **camera: Any
+) -> MockConfigEntry:
+    """A cloud entry whose one camera is triggered by Frigate's camera `drive`."""
+    subentry = camera_subentry(
+        **{CONF_TRIGGER: TRIGGER_FRIGATE, CONF_FRIGATE_CAMERA: "drive", **camera}
+    )
+    return cloud_entry(fake, options=options, subentries=[subentry])
+
+
+async def send_frigate_event(hass: HomeAssistant, payload: str) -> None:
+    """One `frigate/events` message, handled (and the lookup it started finished)."""
+    async_fire_mqtt_message(hass, FRIGATE_TOPIC, payload)
+    await hass.async_block_till_done()
 
 
 def local_entry(fake: FakePlateRecognizer, **kwargs: Any) -> MockConfigEntry:

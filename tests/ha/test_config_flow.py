@@ -256,6 +256,17 @@ def test_normalise_server_url(typed: str, stored: str | None) -> None:
     assert normalise_server_url(typed) == stored
 
 
+async def assert_token_replaced(
+    hass: HomeAssistant, entry: MockConfigEntry, result: Any, reason: str
+) -> None:
+    """The flow ended with `reason`; the entry now holds, and is named by, "new-token"."""
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == reason
+    assert entry.data[CONF_TOKEN] == "new-token"
+    assert entry.unique_id == cloud_unique_id("new-token")
+    await hass.async_block_till_done()
+
+
 async def test_reauth(
     hass: HomeAssistant, fake_api: FakePlateRecognizer, camera: FakeCamera
 ) -> None:
@@ -268,11 +279,7 @@ async def test_reauth(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN: "new-token"}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert entry.data[CONF_TOKEN] == "new-token"
-    assert entry.unique_id == cloud_unique_id("new-token")
-    await hass.async_block_till_done()
+    await assert_token_replaced(hass, entry, result, "reauth_successful")
 
 
 async def test_reauth_with_token_of_another_entry(
@@ -309,11 +316,7 @@ async def test_reconfigure_cloud(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_URL: fake_api.url, CONF_TOKEN: "new-token"}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data[CONF_TOKEN] == "new-token"
-    assert entry.unique_id == cloud_unique_id("new-token")
-    await hass.async_block_till_done()
+    await assert_token_replaced(hass, entry, result, "reconfigure_successful")
 
 
 async def test_reconfigure_cloud_same_token_new_url(

@@ -29,7 +29,6 @@ from custom_components.plate_recognizer.const import (
     CONF_WATCHLIST,
     EVENT_PLATE_DETECTED,
     FRIGATE_LPR_TOPIC,
-    FRIGATE_TOPIC,
     SUBENTRY_CAMERA,
     TRIGGER_FRIGATE,
 )
@@ -37,7 +36,16 @@ from custom_components.plate_recognizer.platereader.frigate_policy import LprOpt
 from tests.fake_api import FakePlateRecognizer
 from tests.fake_api.images import image_bytes
 
-from .conftest import CAMERA, FRAME, FakeCamera, advance, camera_subentry, cloud_entry, setup_entry
+from .conftest import (
+    CAMERA,
+    FRAME,
+    FakeCamera,
+    advance,
+    cloud_entry,
+    frigate_entry,
+    send_frigate_event,
+    setup_entry,
+)
 
 LAST_PLATE = "sensor.driveway_last_plate"
 WATCHED = "binary_sensor.driveway_watched_vehicle_present"
@@ -55,18 +63,6 @@ def expected_lingering_timers() -> bool:
 def _event(kind: str, event_id: str = "1.1-abc", **after: Any) -> str:
     body = {"id": event_id, "camera": "drive", "label": "car", **after}
     return json.dumps({"type": kind, "before": body, "after": body})
-
-
-def _frigate_entry(
-    fake: FakePlateRecognizer, options: dict[str, Any] | None = None, **lpr: Any
-) -> Any:
-    return cloud_entry(
-        fake,
-        options=options,
-        subentries=[
-            camera_subentry(**{CONF_TRIGGER: TRIGGER_FRIGATE, CONF_FRIGATE_CAMERA: "drive", **lpr})
-        ],
-    )
 
 
 def _read(plate: str | None, score: float | None = None) -> dict[str, Any]:
@@ -90,11 +86,6 @@ def _lpr(event_id: str, plate: str, score: float, camera: str = "drive") -> str:
     )
 
 
-async def _send(hass: HomeAssistant, payload: str) -> None:
-    async_fire_mqtt_message(hass, FRIGATE_TOPIC, payload)
-    await hass.async_block_till_done()
-
-
 async def test_frigate_car_event_reads_once_per_event(
     hass: HomeAssistant,
     mqtt_mock: MqttMockHAClient,
@@ -102,27 +93,27 @@ async def test_frigate_car_event_reads_once_per_event(
     camera: FakeCamera,
 ) -> None:
     fake_api.rate_limit = None
-    await setup_entry(hass, _frigate_entry(fake_api))
+    await setup_entry(hass, frigate_entry(fake_api))
 
     # Not for us: another camera, a person, a false positive, not JSON at all.
-    await _send(hass, _event("new", camera="garden"))
-    await _send(hass, _event("new", label="person"))
-    await _send(hass, _event("new", false_positive=True))
-    await _send(hass, "not json")
-    await _send(hass, json.dumps({"type": "new"}))
+    await send_frigate_event(hass, _event("new", camera="garden"))
+    await send_frigate_event(hass, _event("new", label="person"))
+    await send_frigate_event(hass, _event("new", false_positive=True))
+    await send_frigate_event(hass, "not json")
+    await send_frigate_event(hass, json.dumps({"type": "new"}))
     assert fake_api.requests == []
 
-    await _send(hass, _event("new"))
+    await send_frigate_event(hass, _event("new"))
     assert len(fake_api.requests) == 1
     attributes = hass.states.get(LAST_PLATE).attributes
     assert (attributes["trigger"], attributes["read_by"]) == ("frigate", "api")
     # The plate was found: later updates of the same event cost nothing.
-    await _send(hass, _event("update"))
+    await send_frigate_event(hass, _event("update"))
     assert len(fake_api.requests) == 1
-    await _send(hass, _event("end"))
+    await send_frigate_event(hass, _event("end"))
 
     # A new car (a new event id) is read again.
-    await _send(hass, _event("new", event_id="2.2-def", label="truck"))
+    await send_frigate_event(hass, _event("new", event_id="2.2-def", label="truck"))
     assert len(fake_api.requests) == 2
 
 
@@ -133,10 +124,10 @@ async def test_frigate_updates_are_throttled_until_a_plate_is_found(
     camera: FakeCamera,
 ) -> None:
     fake_api.responder = lambda request: []  # the car is still too far away
-    await setup_entry(hass, _frigate_entry(fake_api))
-    await _send(hass, _event("new"))
-    await _send(hass, _event("update"))  # too soon after the first read
-    await _send(hass, _event("update", stationary=True))  # parked
+    await setup_entry(hass, frigate_entry(fake_api))
+    await send_frigate_event(hass, _event("new"))
+    await send_frigate_event(hass, _event("update"))  # too soon after the first read
+    await send_frigate_event(hass, _event("update", stationary=True))  # parked
     assert len(fake_api.requests) == 1
 
 
@@ -146,7 +137,7 @@ async def test_frigate_without_mqtt_warns(
     camera: FakeCamera,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await setup_entry(hass, _frigate_entry(fake_api))
+    await setup_entry(hass, frigate_entry(fake_api))
     assert "MQTT integration is not set up" in caplog.text
 
 
@@ -159,11 +150,11 @@ async def test_confident_frigate_read_is_published_without_a_lookup(
     fake_api: FakePlateRecognizer,
     camera: FakeCamera,
 ) -> None:
-    await setup_entry(hass, _frigate_entry(fake_api, options={CONF_WATCHLIST: WATCHLIST}))
+    await setup_entry(hass, frigate_entry(fake_api, options={CONF_WATCHLIST: WATCHLIST}))
     bus_events = async_capture_events(hass, EVENT_PLATE_DETECTED)
 
-    await _send(hass, _event("new", **_read("NHK552", 0.95)))
-    await _send(hass, _event("update", **_read("NHK552", 0.95)))
+    await send_frigate_event(hass, _event("new", **_read("NHK552", 0.95)))
+    await send_frigate_event(hass, _event("update", **_read("NHK552", 0.95)))
     assert fake_api.requests == []
     state = hass.states.get(LAST_PLATE)
     assert state.state == "NHK552"
@@ -178,7 +169,7 @@ async def test_confident_frigate_read_is_published_without_a_lookup(
 
     # Frigate reads plates on this camera now: the next car's lookup waits for its read,
     # which comes on tracked_object_update.
-    await _send(hass, _event("new", "2.2-def", **_read(None)))
+    await send_frigate_event(hass, _event("new", "2.2-def", **_read(None)))
     assert fake_api.requests == []
     async_fire_mqtt_message(hass, FRIGATE_LPR_TOPIC, _lpr("2.2-def", "XY99ZZZ", 0.93))
     await hass.async_block_till_done()
@@ -195,8 +186,8 @@ async def test_weak_frigate_read_is_looked_up_after_the_wait(
     camera: FakeCamera,
 ) -> None:
     fake_api.rate_limit = None
-    await setup_entry(hass, _frigate_entry(fake_api, **{CONF_FRIGATE_LPR_WAIT: 5}))
-    await _send(hass, _event("new", **_read("NHK55Z", 0.8)))  # below 0.9
+    await setup_entry(hass, frigate_entry(fake_api, **{CONF_FRIGATE_LPR_WAIT: 5}))
+    await send_frigate_event(hass, _event("new", **_read("NHK55Z", 0.8)))  # below 0.9
     assert fake_api.requests == []
     camera.image = image_bytes("JPEG", 640, 360)  # the car has driven on
     await advance(hass, timedelta(seconds=2))
@@ -215,15 +206,15 @@ async def test_missing_frigate_read_is_looked_up_after_the_wait(
     fake_api: FakePlateRecognizer,
     camera: FakeCamera,
 ) -> None:
-    await setup_entry(hass, _frigate_entry(fake_api, **{CONF_FRIGATE_LPR: "on"}))
-    await _send(hass, _event("new", **_read(None)))
-    await _send(hass, _event("update", **_read(None)))
+    await setup_entry(hass, frigate_entry(fake_api, **{CONF_FRIGATE_LPR: "on"}))
+    await send_frigate_event(hass, _event("new", **_read(None)))
+    await send_frigate_event(hass, _event("update", **_read(None)))
     assert fake_api.requests == []
     await advance(hass, timedelta(seconds=4))  # the default wait is 3 s
     assert len(fake_api.requests) == 1
     # A car that leaves before the wait is over is looked up at once.
-    await _send(hass, _event("new", "3.3-ghi", **_read(None)))
-    await _send(hass, _event("end", "3.3-ghi", **_read(None)))
+    await send_frigate_event(hass, _event("new", "3.3-ghi", **_read(None)))
+    await send_frigate_event(hass, _event("end", "3.3-ghi", **_read(None)))
     assert len(fake_api.requests) == 2
 
 
@@ -233,8 +224,8 @@ async def test_mmc_looks_up_even_a_confident_frigate_read(
     fake_api: FakePlateRecognizer,
     camera: FakeCamera,
 ) -> None:
-    await setup_entry(hass, _frigate_entry(fake_api, options={CONF_MMC: True}))
-    await _send(hass, _event("new", **_read("NHK552", 0.97)))
+    await setup_entry(hass, frigate_entry(fake_api, options={CONF_MMC: True}))
+    await send_frigate_event(hass, _event("new", **_read("NHK552", 0.97)))
     (request,) = fake_api.requests  # at once: nothing to wait for
     assert request.mmc is True
     assert hass.states.get(LAST_PLATE).attributes["read_by"] == "api"
@@ -249,16 +240,16 @@ async def test_confirm_watched_looks_up_before_a_watched_plate_counts(
     fake_api.rate_limit = None
     await setup_entry(
         hass,
-        _frigate_entry(
+        frigate_entry(
             fake_api, options={CONF_WATCHLIST: WATCHLIST}, **{CONF_FRIGATE_LPR_CONFIRM: True}
         ),
     )
-    await _send(hass, _event("new", **_read("NHK552", 0.97)))
+    await send_frigate_event(hass, _event("new", **_read("NHK552", 0.97)))
     assert len(fake_api.requests) == 1
     state = hass.states.get(LAST_PLATE)
     assert (state.attributes["read_by"], state.attributes["watched"]) == ("api", True)
     # A plate not on the watch list needs no second opinion.
-    await _send(hass, _event("new", "2.2-def", **_read("XY99ZZZ", 0.97)))
+    await send_frigate_event(hass, _event("new", "2.2-def", **_read("XY99ZZZ", 0.97)))
     assert len(fake_api.requests) == 1
     assert hass.states.get(LAST_PLATE).attributes["read_by"] == "frigate"
 
@@ -270,11 +261,11 @@ async def test_lpr_off_and_frigate_without_lpr_read_at_once(
     camera: FakeCamera,
 ) -> None:
     fake_api.rate_limit = None
-    await setup_entry(hass, _frigate_entry(fake_api, **{CONF_FRIGATE_LPR: "off"}))
-    await _send(hass, _event("new", **_read("NHK552", 0.99)))
+    await setup_entry(hass, frigate_entry(fake_api, **{CONF_FRIGATE_LPR: "off"}))
+    await send_frigate_event(hass, _event("new", **_read("NHK552", 0.99)))
     assert len(fake_api.requests) == 1
     async_fire_mqtt_message(hass, FRIGATE_LPR_TOPIC, _lpr("2.2-def", "XY99ZZZ", 0.99))
-    await _send(hass, _event("new", "2.2-def"))
+    await send_frigate_event(hass, _event("new", "2.2-def"))
     assert len(fake_api.requests) == 2
     assert hass.states.get(LAST_PLATE).attributes["read_by"] == "api"
 

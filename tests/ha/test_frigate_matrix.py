@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import pytest
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import (
-    async_capture_events,
-    async_fire_mqtt_message,
-)
+from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
-from custom_components.plate_recognizer.const import (
-    CONF_FRIGATE_CAMERA,
-    CONF_TRIGGER,
-    EVENT_PLATE_DETECTED,
-    FRIGATE_TOPIC,
-    TRIGGER_FRIGATE,
-)
+from custom_components.plate_recognizer.const import EVENT_PLATE_DETECTED
 from tests.fake_api import FakePlateRecognizer
 from tests.test_frigate_policy_matrix import MATRIX, Row
 
-from .conftest import FakeCamera, camera_subentry, cloud_entry, setup_entry
+from .conftest import FakeCamera, frigate_entry, send_frigate_event, setup_entry
 
 
 @pytest.fixture
@@ -46,11 +37,9 @@ async def test_integration(
 ) -> None:
     fake_api.rate_limit = None
     fake_api.responder = lambda request: row.api_results()
-    subentry = camera_subentry(**{CONF_TRIGGER: TRIGGER_FRIGATE, CONF_FRIGATE_CAMERA: "drive"})
-    await setup_entry(hass, cloud_entry(fake_api, subentries=[subentry]))
+    await setup_entry(hass, frigate_entry(fake_api))
     detected = async_capture_events(hass, EVENT_PLATE_DETECTED)
     for message in row.messages:
-        async_fire_mqtt_message(hass, FRIGATE_TOPIC, message.payload("ev-1", "drive"))
-        await hass.async_block_till_done()
+        await send_frigate_event(hass, message.payload("ev-1", "drive"))
     frigate_reads = [e for e in detected if e.data["read_by"] == "frigate"]
     assert (len(fake_api.requests), len(frigate_reads)) == (row.lookups, row.frigate_reads)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,6 +27,7 @@ from custom_components.plate_recognizer.const import (
     DOMAIN,
     MODE_CLOUD,
 )
+from tests.error_texts import texts_of
 from tests.fake_api import FakePlateRecognizer
 
 from .conftest import TOKEN, FakeCamera, cloud_entry, setup_entry
@@ -47,25 +46,6 @@ SHAPES: dict[str, tuple[Any, Any, str | None]] = {
     "400 echo": (400, {"error": f"bad request from Token {TOKEN}"}, None),
     "403 no credits echo": (403, {"detail": f"No credits left for Token {TOKEN}."}, None),
 }
-
-
-def chain(err: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        item = todo.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        todo += [item.__cause__, item.__context__]
-
-
-def texts_of(err: BaseException) -> list[str]:
-    texts = ["".join(traceback.format_exception(err))]
-    for item in chain(err):
-        texts += [str(item), repr(item), repr(item.args), repr(vars(item))]
-    return texts
 
 
 def issue_texts(hass: HomeAssistant) -> list[str]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -29,6 +28,7 @@ from platereader import (
     PlateReaderServerError,
 )
 from platereader.redact import MAX_SECRETS, REDACTED, SecretFilter, redact
+from tests.error_texts import texts_of
 
 SECRET = "0123456789abcdef0123456789abcdef01234567"  # the shape of a cloud token
 ECHO = "{auth}"  # replaced by the request's Authorization header
@@ -141,27 +141,6 @@ SHAPES = {
     "503 HTML echo": (503, PORTAL, "text/html", PlateReaderServerError, "503"),
     "500 text echo": (500, "Authorization: {auth}", "text/plain", PlateReaderServerError, "500"),
 }
-
-
-def chain(err: BaseException) -> Iterator[BaseException]:
-    """`err` and every exception reachable from it (cause, context)."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        item = todo.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        todo += [item.__cause__, item.__context__]
-
-
-def texts_of(err: BaseException) -> list[str]:
-    texts = ["".join(traceback.format_exception(err))]
-    for item in chain(err):
-        texts += [str(item), repr(item), repr(item.args), repr(vars(item))]
-        texts.append(str(getattr(item, "doc", "")))  # JSONDecodeError keeps the document
-    return texts
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
