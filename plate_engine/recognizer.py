@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from . import filters, formats, vehicles
+from . import filters, formats, region_formats, vehicles
 from .decode import Image, decode_image
 from .detect import TextBox, TextDetector
 from .models import DET_MODEL, REC_MODEL, Gate, Model, default_slots, limit_malloc_arenas
@@ -163,13 +163,7 @@ class Recognizer:
             lines = [ln for ln in lines if _quad_iou(ln.quad, known) < SAME_LINE_IOU]
         if not lines:
             return []
-        # The recogniser's answer shifts with the crop's margins: regular mode reads each
-        # line three times, differently cropped, and pools the reads (one batch for all
-        # crops); fast mode reads one crop.
-        pads = CROP_PADS_FAST if options.fast else CROP_PADS
-        flat = self._ocr.read([_crop(img, ln.quad, pad) for ln in lines for pad in pads])
-        k = len(pads)
-        reads = [flat[i * k : (i + 1) * k] for i in range(len(lines))]
+        reads = self._read_lines(img, lines, options.fast)
         ratio = min(upscale, side / max(part.shape[:2]))
         found: list[_Found] = []
         for i, line in enumerate(lines):
@@ -178,6 +172,27 @@ class Recognizer:
                 height = float(np.linalg.norm(line.quad[3] - line.quad[0])) * ratio
                 found.append(replace(ranked, det_height=height, quad=line.quad))
         return found
+
+    def _read_lines(self, img: Image, lines: list[_Line], fast: bool) -> list[list[LineRead]]:
+        """Each line's OCR reads, from differently cropped copies (pooled by `_plate`).
+
+        The recogniser's answer shifts with the crop's margins. Every line is read at the
+        middle margin first; fast mode stops there. Regular mode also reads the two outer
+        margins of a line the first read was unsure of (a character below SURE_CHAR), and
+        the three reads are pooled. A sure read stands alone: on the dev photos it reads as
+        well as the pool of three, for a third less OCR (see CROP_PADS).
+        """
+        mid = CROP_PADS_FAST[0] if fast else CROP_PADS[1]
+        first = self._ocr.read([_crop(img, ln.quad, mid) for ln in lines])
+        reads = [[r] for r in first]
+        if fast:
+            return reads
+        unsure = [i for i, r in enumerate(first) if not _sure(r)]
+        outer = (CROP_PADS[0], CROP_PADS[-1])
+        more = self._ocr.read([_crop(img, lines[i].quad, p) for i in unsure for p in outer])
+        for n, i in enumerate(unsure):
+            reads[i] = [more[2 * n], first[i], more[2 * n + 1]]
+        return reads
 
     def _plate(
         self,
@@ -193,6 +208,10 @@ class Recognizer:
         recogniser's answer shifts with the crop, and pooling the reads steadies it.
         """
         if any(filters.is_overlay(o.raw) or filters.is_written_text(o.raw) for o in ocrs):
+            return None
+        # A line any read of which is a known word or a date is no plate, whatever the
+        # formats make of it: checked before ranking them (the costly part of a line).
+        if any(filters.is_known_word(o.text) or filters.is_dateish(o.text) for o in ocrs):
             return None
         regions = list(options.regions)
         strict = options.strict_region and bool(regions)
@@ -218,9 +237,7 @@ class Recognizer:
             return None
         n = max(1, len(best.text))
         score = float(best.ocr ** (1.0 / n))
-        if filters.is_known_word(best.text) or any(filters.is_known_word(o.text) for o in ocrs):
-            return None
-        if filters.is_dateish(best.text) or any(filters.is_dateish(o.text) for o in ocrs):
+        if filters.is_known_word(best.text) or filters.is_dateish(best.text):
             return None
         if len(best.text) < MIN_CHARS or len(set(best.text)) == 1:
             return None
@@ -231,7 +248,7 @@ class Recognizer:
         # ranking, not in being a plate.
         requested = {r.lower() for r in regions}
         foreign = bool(requested) and best.fmt is not None and best.fmt.region not in requested
-        strong_prior = STRONG_PRIOR * (formats.FOREIGN_WEIGHT if foreign else 1.0)
+        strong_prior = STRONG_PRIOR * (region_formats.FOREIGN_WEIGHT if foreign else 1.0)
         weak = (
             best.fmt is None
             or best.fmt.weak
@@ -243,13 +260,13 @@ class Recognizer:
         # turned letters into look-alike digits.
         seen = max(formats.geometric_mean(float(c) for c in o.conf) for o in ocrs)
         if weak and (
-            max(score, seen) < VANITY_MIN_SCORE or not formats.plausible_vanity(best.text)
+            max(score, seen) < VANITY_MIN_SCORE or not region_formats.plausible_vanity(best.text)
         ):
             return None
         candidates = _ranked_candidates(
             [(c.text.lower(), float(c.ocr ** (1.0 / max(1, len(c.text))))) for c in choices]
         )
-        code, rscore = formats.region_of(best.text, regions, strict)
+        code, rscore = region_formats.region_of(best.text, regions, strict)
         plate = PlateRead(
             plate=best.text.lower(),
             box=_plate_box(line.quad, scale, shape),
@@ -260,6 +277,15 @@ class Recognizer:
             region_score=rscore,
         )
         return _Found(best.rank ** (1.0 / n), plate, weak)
+
+
+# A line read with every character at least this sure (the read's own probability of
+# it) is settled by one read; below, two more crops are read and the three pooled.
+SURE_CHAR = 0.9
+
+
+def _sure(read: LineRead) -> bool:
+    return bool(read.text) and float(read.conf.min()) >= SURE_CHAR
 
 
 def _ranked_candidates(choices: list[tuple[str, float]]) -> tuple[Candidate, ...]:
@@ -345,12 +371,12 @@ def _neighbourhood(
     return roi, min(2.0, max(1.0, 32.0 / h))
 
 
-# Left/right margins (x line height) of the crops read per line: regular mode pools
-# three reads (a read flips a character or two on ~5% of plates depending on the
-# margin; three agree more often than two), fast mode makes do with one. Two crops
-# (0.0, 0.2) save a fifth of the CPU per call and read half "a" of the dev photos
-# exactly as well, but lose 2 of 66 US plates (and add an EU false plate) on half "b":
-# kept at three.
+# Left/right margins (x line height) of the crops read per line: a read flips a
+# character or two on ~5% of plates depending on the margin, and three reads pooled agree
+# more often. Regular mode reads the middle crop and adds the outer two only when that
+# read is unsure (`_read_lines`): 6.1 crops per photo instead of 9.2 on half "a" of the
+# dev photos, reading it as well, and half "b" better (US 80.3 -> 81.8 %). Always two
+# crops (0.0, 0.2) lost 2 of 66 US plates on half "b"; fast mode reads one.
 CROP_PADS = (0.0, 0.1, 0.2)
 CROP_PADS_FAST = (0.1,)
 

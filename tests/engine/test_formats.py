@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from plate_engine import formats, patterns
+from plate_engine import formats, patterns, region_formats
 from plate_engine.formats import ALPHABET, choose, region_of
 
 
@@ -163,7 +163,7 @@ def test_request_keyed_caches_are_bounded() -> None:
         choose("AB12CDE", dists("AB12CDE"), text_formats=[f"[a-z]{{2}}{i}"])
         choose("AB12CDE", dists("AB12CDE"), regions=["gb", f"x{i % 26 + 10:x}"[:2]])
         formats.formats_for(["us", f"us-{i}"])
-    for cached in (patterns.compile_text_formats, formats._index, formats._formats_for):
+    for cached in (patterns.compile_text_formats, formats._index, region_formats._formats_for):
         info = cached.cache_info()
         assert info.maxsize is not None and info.currsize <= info.maxsize <= 64
 
