@@ -37,6 +37,18 @@ def join(parts: Iterable[Markup]) -> Markup:
     return Markup("".join(escape(part) for part in parts))
 
 
+# What a page shows of one text from outside (an API's make/model/colour, OCR text, a
+# camera name): nothing bounds them upstream, and 50 reads of 100 KB each would make a
+# 5 MB page and 100 KB live events.
+MAX_SHOWN = 200
+
+
+def clip(value: str | None, limit: int = MAX_SHOWN) -> str:
+    """`value` cut to `limit` characters ("…" says it was cut); "" for None."""
+    text = value or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def segment(value: str) -> str:
     """One URL path segment, nothing left to interpret (`/`, `?`, `#` ...)."""
     return quote(value, safe="")
@@ -101,4 +113,7 @@ def page(
 
 
 def html_response(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+    # "replace": a lone surrogate (a JSON answer may carry "\\ud800") shows as "?" instead
+    # of failing the whole page for as long as that read is listed.
+    body = text.encode("utf-8", "replace")
+    return web.Response(body=body, status=status, content_type="text/html", charset="utf-8")

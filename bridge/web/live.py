@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from bridge.events import ErrorEvent, PlateEvent
 from bridge.sinks.base import AnnotatedPicture, Notice, Read
 
+from .html import clip
+
 _LOGGER = logging.getLogger(__name__)
 
 READS_KEPT = 50
@@ -50,11 +52,11 @@ class LiveRead:
         return cls(
             id=event.id,
             time=event.time,
-            camera=event.camera,
-            plate=event.plate or "",
+            camera=clip(event.camera),
+            plate=clip(event.plate),
             score=event.score,
             watched=match is not None,
-            watch_name=match.name if match else None,
+            watch_name=clip(match.name) if match else None,
             watch_kind=match.kind if match else None,
             vehicle=describe_vehicle(
                 event.vehicle.type if event.vehicle else None,
@@ -66,7 +68,8 @@ class LiveRead:
         )
 
     def json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        # ASCII (\u escapes): a lone surrogate from a JSON answer cannot break the stream.
+        return json.dumps(asdict(self), separators=(",", ":"))
 
 
 def describe_vehicle(
@@ -74,7 +77,7 @@ def describe_vehicle(
 ) -> str:
     """ "Sedan, white, Toyota Corolla" from what the read has."""
     make_model = " ".join(part for part in (make, model) if part)
-    return ", ".join(part for part in (kind, color, make_model) if part)
+    return clip(", ".join(part for part in (kind, color, make_model) if part))
 
 
 class Subscriber:

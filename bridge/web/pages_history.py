@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Mapping
@@ -16,8 +15,9 @@ from bridge.history import parse_since
 from bridge.history_search import HistoryRead, PlateSummary, Search, cameras, plate_summary, search
 from platereader.watchlist import normalize_plate
 
-from .context import WebContext, context
-from .html import Markup, html_response, join, page, render, segment
+from .context import HistoryBusy, WebContext, context, history_threads
+from .html import Markup, clip, html_response, join, page, render, segment
+from .live import describe_vehicle
 from .pages_live import score_text, when
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,13 +103,12 @@ def _thumbnail(read: HistoryRead, root: str) -> Markup:
         'alt="Picture of {plate}" loading="lazy"></a>',
         root=root,
         id=read.id,
-        plate=read.plate or "",
+        plate=clip(read.plate),
     )
 
 
 def _vehicle(read: HistoryRead) -> str:
-    make_model = " ".join(part for part in (read.make, read.model) if part)
-    return ", ".join(part for part in (read.vehicle_type, read.color, make_model) if part)
+    return describe_vehicle(read.vehicle_type, read.color, read.make, read.model)
 
 
 def _watch(read: HistoryRead) -> Markup:
@@ -117,13 +116,13 @@ def _watch(read: HistoryRead) -> Markup:
         return Markup('<span class="status">unknown</span>')
     return render(
         '<span class="status watched">watched: {name}</span> <span class="kind">{kind}</span>',
-        name=read.watchlist_name,
+        name=clip(read.watchlist_name),
         kind=read.watchlist_kind or "",
     )
 
 
 def result_row(read: HistoryRead, root: str = "") -> Markup:
-    plate = read.plate or ""
+    plate = clip(read.plate)
     return render(
         '<tr class="read{watched}" data-plate="{plate}" data-id="{id}">'
         '<td><time datetime="{time}">{when}</time></td><td class="camera">{camera}</td>'
@@ -135,7 +134,7 @@ def result_row(read: HistoryRead, root: str = "") -> Markup:
         id=read.id,
         time=read.time,
         when=when(read.time),
-        camera=read.camera,
+        camera=clip(read.camera),
         root=root,
         link=segment(normalize_plate(plate) or "-"),
         score=score_text(read.score),
@@ -214,9 +213,11 @@ async def history(request: web.Request) -> web.Response:
     note = history_note(ctx)
     if note is None:
         try:
-            camera_names = await asyncio.to_thread(cameras, ctx.history_path)
+            camera_names = await history_threads(request).run(cameras, ctx.history_path)
             if message is None:
-                reads = await asyncio.to_thread(search, ctx.history_path, form.search)
+                reads = await history_threads(request).run(search, ctx.history_path, form.search)
+        except HistoryBusy as err:
+            message, status = str(err), 503
         except ValueError as err:
             message = str(err)
         except sqlite3.Error as err:
@@ -268,7 +269,7 @@ def summary_block(summary: PlateSummary) -> Markup:
         last=summary.last_seen,
         last_when=when(summary.last_seen),
         count=summary.count,
-        cameras=", ".join(summary.cameras),
+        cameras=", ".join(clip(camera) for camera in summary.cameras),
     )
 
 
@@ -285,7 +286,11 @@ async def plate(request: web.Request) -> web.Response:
         message = history_note(ctx)
         if message is None:
             try:
-                summary = await asyncio.to_thread(plate_summary, ctx.history_path, plate_text)
+                summary = await history_threads(request).run(
+                    plate_summary, ctx.history_path, plate_text
+                )
+            except HistoryBusy as err:
+                status, message = 503, str(err)
             except ValueError as err:
                 status, message = 400, str(err)
             except sqlite3.Error as err:

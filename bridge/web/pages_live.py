@@ -18,13 +18,17 @@ from aiohttp import web
 from bridge.history_search import read_by_id
 from platereader.redact import redact
 
-from .context import WebContext, context
+from .context import HistoryBusy, WebContext, context, history_threads
 from .html import Markup, html_response, join, page, render
 from .live import LiveRead
 
 _LOGGER = logging.getLogger(__name__)
 
 HEARTBEAT = 15.0  # seconds between comments on an idle stream (proxies close silent ones)
+# A write the client does not take within this long (it stopped reading: its TCP window
+# is full) ends its stream; otherwise the handler would wait in the write forever and
+# keep one of the MAX_SUBSCRIBERS places, dropped or not.
+WRITE_TIMEOUT = 10.0
 MAX_PICTURE_FILE = 16 * 1024 * 1024
 READ_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -100,25 +104,35 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     try:
         await response.prepare(request)
-        await response.write(b"retry: 3000\n: connected\n\n")
+        await _send(response, b"retry: 3000\n: connected\n\n")
         while True:
             try:
                 data = await asyncio.wait_for(subscriber.queue.get(), HEARTBEAT)
             except TimeoutError:
                 if subscriber.dropped:
                     break
-                await response.write(b": ping\n\n")
+                await _send(response, b": ping\n\n")
                 continue
             if data is None or subscriber.dropped:
                 break
-            await response.write(f"event: read\ndata: {data}\n\n".encode())
+            await _send(response, f"event: read\ndata: {data}\n\n".encode())
     except ConnectionError:
         pass  # the page went away
+    except TimeoutError:
+        # The client stopped reading: drop the connection (a clean end would be one
+        # more write that it does not take).
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     finally:
         ctx.sink.unsubscribe(subscriber)
-    with contextlib.suppress(ConnectionError):
-        await response.write_eof()
+    with contextlib.suppress(ConnectionError, TimeoutError):
+        await asyncio.wait_for(response.write_eof(), WRITE_TIMEOUT)
     return response
+
+
+async def _send(response: web.StreamResponse, data: bytes) -> None:
+    await asyncio.wait_for(response.write(data), WRITE_TIMEOUT)
 
 
 async def picture(request: web.Request) -> web.Response:
@@ -131,12 +145,19 @@ async def picture(request: web.Request) -> web.Response:
     jpeg = ctx.sink.picture(read_id)
     if jpeg is None and ctx.config.storage.history:
         try:
-            row = await asyncio.to_thread(read_by_id, ctx.history_path, read_id)
+            row = await history_threads(request).run(read_by_id, ctx.history_path, read_id)
+        except HistoryBusy as err:
+            raise web.HTTPServiceUnavailable(text=f"plate-bridge: {err}\n") from None
         except (sqlite3.Error, ValueError) as err:
             _LOGGER.warning("web page: cannot read the history: %s", err)
             row = None
         if row is not None and row.snapshot:
-            jpeg = await asyncio.to_thread(confined_file, ctx.snapshots_root, row.snapshot)
+            try:
+                jpeg = await history_threads(request).run(
+                    confined_file, ctx.snapshots_root, row.snapshot
+                )
+            except HistoryBusy as err:
+                raise web.HTTPServiceUnavailable(text=f"plate-bridge: {err}\n") from None
     if jpeg is None:
         raise web.HTTPNotFound(text="plate-bridge: no such picture.\n")
     return web.Response(
@@ -194,9 +215,11 @@ def health_data(ctx: WebContext) -> dict[str, Any]:
     }
 
 
-def _quota_text(quota: dict[str, Any]) -> str:
+def quota_text(quota: dict[str, Any], cloud: bool) -> str:
     state = f"reads paused ({quota['paused']})" if quota.get("paused") else "reads allowed"
     if quota.get("limit") is None or quota.get("used") is None:
+        if not cloud:  # a local engine (or an SDK that does not say) has no quota
+            return f"{state}; no lookup quota (on-premise or local engine)"
         return f"{state}; usage not known yet"
     return (
         f"{state}; {quota['used']} of {quota['limit']} lookups used, "
@@ -238,7 +261,7 @@ async def health(request: web.Request) -> web.Response:
         broker=f"{'connected' if broker['connected'] else 'not connected'} "
         f"({broker['host']}:{broker['port']})",
         api=f"{api['host']} ({api['kind']})",
-        quota=_quota_text(data["quota"]),
+        quota=quota_text(data["quota"], ctx.config.api.is_cloud),
         queue=f"{queue['queued']} queued (max {queue['max']}), {queue['in_flight']} in flight",
         errors=render('<ol class="errors">{items}</ol>', items=errors) if errors else "none",
         counters=counters,

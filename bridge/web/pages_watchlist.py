@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from urllib.parse import urlencode
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -28,6 +28,8 @@ _LOGGER = logging.getLogger(__name__)
 MAX_NAME = 100
 MAX_PLATE = 32
 MAX_TAGS = 200  # the tags field, comma-separated
+ENTRIES_SHOWN = 200  # a page of the list (about 90 KB)
+FIND_FROM = 20  # a Find box above lists longer than this
 TOLERANCES = {
     0: "0 — exact, or OCR look-alikes only (O/0, I/1, B/8, S/5, Z/2, D/0, G/6)",
     1: "1 — also any one other character: a neighbour's car may match",
@@ -36,24 +38,38 @@ TOLERANCES = {
 DONE = {"added": "Added", "updated": "Saved", "removed": "Removed"}
 
 
-def _entry_row(entry: WatchEntryConfig, csrf: str) -> Markup:
+def _entry_row(entry: WatchEntryConfig) -> Markup:
+    # Edit and Remove are links to this page (GET): Remove first asks (`_confirm_remove`).
     return render(
         '<tr class="entry" data-plate="{plate}"><td class="name">{name}</td>'
         '<td class="plate">{plate}</td><td class="owner">{owner}</td>'
         '<td class="tags">{tags}</td><td class="tolerance">{tolerance}</td><td class="actions">'
-        '<form method="get" action="watchlist"><input type="hidden" name="edit" value="{plate}">'
-        '<button type="submit">Edit</button></form>'
-        '<form method="post" action="watchlist"><input type="hidden" name="{field}" value="{csrf}">'
-        '<input type="hidden" name="action" value="remove">'
-        '<input type="hidden" name="original" value="{plate}">'
-        '<button type="submit" class="danger">Remove</button></form></td></tr>',
+        '<a class="button" href="watchlist?edit={link}">Edit</a> '
+        '<a class="button danger" href="watchlist?remove={link}">Remove</a></td></tr>',
         plate=entry.plate,
+        link=quote(entry.plate, safe=""),
         name=entry.name,
         owner=entry.owner or "",
         tags=", ".join(entry.tags),
         tolerance=TOLERANCES.get(entry.tolerance, str(entry.tolerance)),
+    )
+
+
+def _confirm_remove(entry: WatchEntryConfig, csrf: str) -> Markup:
+    """The question before a removal: a click on Remove alone changes nothing."""
+    return render(
+        '<form id="remove-entry" class="confirm" method="post" action="watchlist">'
+        '<input type="hidden" name="{field}" value="{csrf}">'
+        '<input type="hidden" name="action" value="remove">'
+        '<input type="hidden" name="original" value="{plate}">'
+        "<p>Remove <strong>{name}</strong> ({plate}) from the watch list? Its next read "
+        "will be an unknown plate.</p>"
+        '<button type="submit" class="danger">Remove {plate}</button> '
+        '<a href="watchlist">Cancel</a></form>',
         field=CSRF_FIELD,
         csrf=csrf,
+        plate=entry.plate,
+        name=entry.name,
     )
 
 
@@ -115,6 +131,55 @@ def _find(ctx: WebContext, plate: str) -> WatchEntryConfig | None:
     return next((e for e in ctx.store.entries if normalize_plate(e.plate) == key), None)
 
 
+def _listing(entries: Sequence[WatchEntryConfig], find: str, number: int) -> Markup:
+    """The entries (those `find` names), ENTRIES_SHOWN a page: a list of thousands
+    stays a page of a few dozen KB."""
+    if not entries:
+        return Markup(
+            '<table id="watchlist"><tbody></tbody></table><p>The watch list is empty.</p>'
+        )
+    wanted, key = find.casefold(), normalize_plate(find)
+    found = [
+        entry
+        for entry in entries
+        if not find
+        or (key and key in normalize_plate(entry.plate))
+        or wanted in entry.name.casefold()
+        or wanted in (entry.owner or "").casefold()
+    ]
+    pages = max(1, -(-len(found) // ENTRIES_SHOWN))
+    number = min(max(number, 1), pages)
+    shown = found[(number - 1) * ENTRIES_SHOWN : number * ENTRIES_SHOWN]
+    links = []
+    for label, target in (("Previous", number - 1), ("Next", number + 1)):
+        if 1 <= target <= pages:
+            query = urlencode({"find": find, "page": target} if find else {"page": target})
+            links.append(
+                render('<a href="watchlist?{query}">{label}</a>', query=query, label=label)
+            )
+    finder = Markup("")
+    if find or len(entries) > FIND_FROM:
+        finder = render(
+            '<form id="find" class="search" method="get" action="watchlist">'
+            '<label>Find <input name="find" value="{find}" maxlength="{max_name}" '
+            'placeholder="plate, name or owner"></label><button type="submit">Find</button>'
+            "</form>",
+            find=find,
+            max_name=MAX_NAME,
+        )
+    return render(
+        '{finder}<table id="watchlist"><thead><tr><th>Name</th><th>Plate</th><th>Owner</th>'
+        "<th>Tags</th><th>Tolerance</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+        '<p class="count">{count} of {total} entries{page}. {links}</p>',
+        finder=finder,
+        rows=join(_entry_row(entry) for entry in shown),
+        count=len(shown),
+        total=len(entries),
+        page=f", page {number} of {pages}" if pages > 1 else "",
+        links=Markup(" ".join(links)),
+    )
+
+
 def render_page(
     ctx: WebContext,
     *,
@@ -122,21 +187,17 @@ def render_page(
     error: bool = False,
     add: Mapping[str, str] | None = None,
     edit: Mapping[str, str] | None = None,
+    remove: WatchEntryConfig | None = None,
+    find: str = "",
+    number: int = 1,
     status: int = 200,
 ) -> web.Response:
     csrf = ctx.guard.csrf
     entries = ctx.store.entries
-    rows = join(_entry_row(entry, csrf) for entry in entries)
     explain = join(render("<li>{text}</li>", text=text) for text in TOLERANCES.values())
-    parts = [
-        render(
-            '<table id="watchlist"><thead><tr><th>Name</th><th>Plate</th><th>Owner</th>'
-            "<th>Tags</th><th>Tolerance</th><th></th></tr></thead><tbody>{rows}</tbody></table>",
-            rows=rows,
-        )
-        if entries
-        else Markup('<table id="watchlist"><tbody></tbody></table><p>The watch list is empty.</p>')
-    ]
+    parts = [_listing(entries, find, number)]
+    if remove is not None:
+        parts.insert(0, _confirm_remove(remove, csrf))
     if edit is not None:
         parts.append(render("<h2>Edit {plate}</h2>", plate=edit.get("original", "")))
         parts.append(_entry_form("edit-entry", "update", "Save", edit, csrf))
@@ -179,7 +240,24 @@ async def watchlist(request: web.Request) -> web.Response:
                 ctx, message=f"{wanted} is not on the watch list.", error=True, status=404
             )
         edit = _values(entry)
-    return render_page(ctx, message=message, edit=edit)
+    remove = None
+    unwanted = request.query.get("remove", "")[:MAX_PLATE]
+    if unwanted:
+        remove = _find(ctx, unwanted)
+        if remove is None:
+            return render_page(
+                ctx, message=f"{unwanted} is not on the watch list.", error=True, status=404
+            )
+    find = request.query.get("find", "").strip()[:MAX_NAME]
+    number = request.query.get("page", "1")
+    return render_page(
+        ctx,
+        message=message,
+        edit=edit,
+        remove=remove,
+        find=find,
+        number=int(number) if number.isdigit() and len(number) < 6 else 1,
+    )
 
 
 class FormError(ValueError):

@@ -70,6 +70,14 @@ class Guard:
     def __init__(self, config: WebConfig) -> None:
         self.config = config
         self._token = config.token.get_secret_value() if config.token else None
+        # The cookie holds a value derived from the token, not the token: the browser's
+        # cookie jar (and any other service on this host, which receives cookies of every
+        # port) never holds the secret itself, which may be used elsewhere too.
+        self._cookie = (
+            hmac.new(self._token.encode(), b"plate-bridge web cookie", "sha256").hexdigest()
+            if self._token
+            else None
+        )
         self.csrf = secrets.token_urlsafe(32)  # per process: a restart invalidates old forms
 
     def trusted_ingress(self, request: web.Request) -> bool:
@@ -113,13 +121,13 @@ class Guard:
         if scheme.lower() == "bearer" and _same(value.strip(), self._token):
             return None
         cookie = request.cookies.get(COOKIE)
-        if cookie is not None and _same(cookie, self._token):
+        if cookie is not None and self._cookie is not None and _same(cookie, self._cookie):
             return None
         return _refuse(401, _ASK_FOR_ACCESS)
 
     def _remember(self, request: web.Request) -> web.StreamResponse:
         """Set the cookie and send the browser to the same address without the token."""
-        assert self._token is not None
+        assert self._cookie is not None
         last = request.rel_url.raw_path.rsplit("/", 1)[-1]
         # Relative ("./" + the last segment): right under any prefix (ingress, a proxy),
         # and never read as a scheme ("javascript:").
@@ -130,7 +138,7 @@ class Guard:
         response = web.Response(status=303, headers={"Location": location})
         response.set_cookie(
             COOKIE,
-            self._token,
+            self._cookie,
             path="/",
             httponly=True,
             samesite="Strict",

@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
 from . import pages_history, pages_live, pages_watchlist
-from .context import CONTEXT, WebContext
+from .context import CONTEXT, HISTORY_THREADS_KEY, HistoryThreads, WebContext
 from .security import MAX_BODY, add_headers
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,10 +27,14 @@ class _AccessLogger(AbstractAccessLogger):
 def build_app(ctx: WebContext) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[ctx.guard.middleware])
     app[CONTEXT] = ctx
+    threads = app[HISTORY_THREADS_KEY] = HistoryThreads()
+    app.on_cleanup.append(lambda _: threads.close())
     # Every answer, errors and streams included (aiohttp types this signal oddly).
     app.on_response_prepare.append(add_headers)  # type: ignore[arg-type]
     app.router.add_get("/", pages_live.live)
-    app.router.add_get("/events", pages_live.events)
+    # No HEAD: a HEAD stream sends nothing, so it would never notice that its client
+    # left and would hold one of the few live places for good.
+    app.router.add_get("/events", pages_live.events, allow_head=False)
     app.router.add_get("/picture/{id}", pages_live.picture)
     app.router.add_get("/health", pages_live.health)
     app.router.add_get("/health.json", pages_live.health_json)

@@ -30,6 +30,7 @@ from bridge.demo.photos import FOLDER
 from tests.e2e.browser import CHROMIUM, TIMEOUT_MS, Page, chromium, publish_screenshots
 from tests.e2e.helpers import FAKE_TOKEN, BridgeRunner, publish, wait_online
 from tests.e2e.processes import ManagedProcess
+from tests.e2e.web_proxy import INGRESS_PREFIX, ingress_app, page_app, serve_in_thread
 from tests.fake_api import FakePlateRecognizer
 from tests.fake_api.records import RecordedRequest
 from tests.fake_api.shapes import default_results
@@ -236,4 +237,167 @@ def test_live_history_watchlist_and_hostile_plate(
     assert dialogs == []
     target = os.environ.get("PLATE_BRIDGE_SCREENSHOTS")
     publish_screenshots(shots, SCREENSHOTS, Path(target) if target else None)
+    process.check_alive()
+
+
+def _resolved_urls(page: Page) -> list[str]:
+    """Every address the page links to or loads, as the browser resolved it."""
+    urls: list[str] = page.page.evaluate(
+        """() => [...document.querySelectorAll('[href], [src], form[action]')]
+            .map((node) => node.getAttribute(node.tagName === 'FORM' ? 'action'
+                : node.hasAttribute('href') ? 'href' : 'src'))
+            .filter((value) => !value.startsWith('data:'))
+            .map((value) => new URL(value, document.baseURI).href)"""
+    )
+    return urls
+
+
+@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+def test_the_page_works_under_an_ingress_prefix(
+    web_bridge: tuple[ManagedProcess, str, Path],
+    plates: ChosenPlates,
+    broker: Any,
+    tmp_path: Path,
+) -> None:
+    """Behind a reverse proxy that mounts it under /api/hassio_ingress/<token>/ (as Home
+    Assistant does): every link, form, script, style sheet, picture and the live stream
+    stay under the prefix; a read appears live, the search and the watch-list form work."""
+    process, url, state = web_bridge
+    with serve_in_thread(ingress_app(url)) as proxy, chromium(tmp_path / "shots", proxy) as page:
+        base = f"{proxy}{INGRESS_PREFIX}/"
+        page.goto(INGRESS_PREFIX + "/")
+        page.page.locator("#live-state.good").wait_for()  # app.js ran; the stream is open
+        assert page.page.evaluate("() => document.styleSheets[0].cssRules.length") > 0
+        read(plates, broker, "ing1abc")
+        entry = live_read(page, "ing1abc")
+        picture = entry.locator("img").first
+        page.page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+        )
+        for where in ("", "history", "watchlist", "health", "plate/ING1ABC"):
+            page.goto(f"{INGRESS_PREFIX}/{where}")
+            page.page.wait_for_load_state("load")
+            outside = [u for u in _resolved_urls(page) if not u.startswith(base)]
+            assert outside == [], (where, outside)
+
+        page.goto(INGRESS_PREFIX + "/history")
+        form = page.page.locator("#search")
+        form.locator('input[name="plate"]').fill("ING1A8C")
+        form.get_by_role("button", name="Search").click()
+        page.page.wait_for_url(base + "history?*")
+        row = page.page.locator('#results tr.read[data-plate="ing1abc"]').first
+        row.wait_for()
+        row.locator("td.plate a").click()
+        page.page.wait_for_url(base + "plate/ING1ABC")
+        page.page.locator("#summary").wait_for()
+        thumb = page.page.locator("img.thumb").first
+        page.page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
+        )
+
+        page.goto(INGRESS_PREFIX + "/watchlist")
+        add = page.page.locator("#add-entry")
+        add.locator('[name="name"]').fill("Ingress van")
+        add.locator('[name="plate"]').fill("ING2XYZ")
+        add.get_by_role("button", name="Add").click()
+        page.page.wait_for_url(base + "watchlist?done=added*")
+        page.page.locator('#watchlist tr.entry[data-plate="ING2XYZ"]').wait_for()
+        assert "ING2XYZ" in (state / "watchlist.yaml").read_text()
+        page.screenshot("ingress-watchlist")
+
+        # Edit keeps the plate and changes owner and tolerance; Remove asks first.
+        row = page.page.locator('#watchlist tr.entry[data-plate="ING2XYZ"]')
+        row.get_by_role("link", name="Edit").click()
+        edit = page.page.locator("#edit-entry")
+        assert edit.get_by_label("Plate", exact=True).input_value() == "ING2XYZ"
+        edit.get_by_label("Owner", exact=True).fill("Ingrid")
+        edit.locator('[name="tolerance"]').select_option("1")
+        edit.get_by_role("button", name="Save").click()
+        page.page.wait_for_url(base + "watchlist?done=updated*")
+        assert row.locator(".owner").inner_text() == "Ingrid"
+        assert row.locator(".tolerance").inner_text().startswith("1")
+        row.get_by_role("link", name="Remove").click()
+        page.page.wait_for_url(base + "watchlist?remove=ING2XYZ")
+        assert row.count() == 1  # asked, not removed yet
+        page.page.locator("#remove-entry").get_by_role("button", name="Remove ING2XYZ").click()
+        page.page.wait_for_url(base + "watchlist?done=removed*")
+        assert row.count() == 0
+        assert "ING2XYZ" not in (state / "watchlist.yaml").read_text()
+
+        # A phone's width: nothing wider than the screen (the tables scroll inside).
+        page.page.set_viewport_size({"width": 390, "height": 844})
+        for where in ("", "history", "watchlist", "health", "plate/ING1ABC"):
+            page.goto(f"{INGRESS_PREFIX}/{where}")
+            page.page.wait_for_load_state("load")
+            width = page.page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, (where, width)
+            page.screenshot(f"phone-{where.split('/')[0] or 'live'}")
+        errors = [e for e in page.console_errors if "favicon" not in e]
+        assert errors == [], errors
+    process.check_alive()
+
+
+def _forging_page(action: str, csrf: str) -> str:
+    """Another site's page that posts a watch-list entry to the bridge as soon as it opens
+    (its own inline script: that site has no Content-Security-Policy)."""
+    return (
+        f'<form method="post" action="{action}">'
+        '<input name="action" value="add"><input name="name" value="forged">'
+        '<input name="plate" value="EVIL123"><input name="tolerance" value="2">'
+        f'<input name="csrf" value="{csrf}"></form>'
+        "<script>document.forms[0].submit()</script>"
+    )
+
+
+@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+def test_other_sites_cannot_write_and_inline_script_is_blocked(
+    web_bridge: tuple[ManagedProcess, str, Path], tmp_path: Path
+) -> None:
+    """In Chromium: a page of another site (localhost, another port) and of the same site
+    but another origin (127.0.0.1, another port) post the watch-list form to the bridge,
+    even with a valid CSRF token: refused, nothing written. And the page's own
+    Content-Security-Policy stops an inline script that a flaw might let in."""
+    process, url, state = web_bridge
+    with chromium(tmp_path / "shots", url) as page:
+        page.goto("/watchlist")
+        csrf = page.page.locator('#add-entry input[name="csrf"]').get_attribute("value") or ""
+        assert len(csrf) > 20
+        pages = {
+            "/with-token": _forging_page(url + "/watchlist", csrf),
+            "/without-token": _forging_page(url + "/watchlist", "guessed"),
+        }
+        with (
+            serve_in_thread(page_app(pages), "localhost") as other_site,
+            serve_in_thread(page_app(pages)) as other_origin,
+        ):
+            page.page.route(re.compile(r"^http://localhost:\d+/"), lambda route: route.continue_())
+            for origin in (other_site, other_origin):
+                for path in pages:
+                    page.page.goto(origin + path)
+                    page.page.wait_for_url(url + "/watchlist")
+                    body = page.page.locator("body").inner_text()
+                    assert "refused" in body, (origin, path, body)
+        assert not (state / "watchlist.yaml").exists()
+        page.goto("/watchlist")
+        assert page.page.locator('#watchlist tr.entry[data-plate="EVIL123"]').count() == 0
+
+        # The bridge's own answer (its headers), with an inline script for a body.
+        inline = "<p id='probe'>probe</p><script>window.__inline = 1</script>"
+
+        def with_inline_script(route: Any, keep_csp: bool) -> None:
+            answer = route.fetch(url=url + "/")
+            headers = dict(answer.headers)
+            if not keep_csp:
+                headers.pop("content-security-policy")
+            route.fulfill(status=200, headers=headers, body=inline)
+
+        page.page.route(url + "/probe-csp", lambda route: with_inline_script(route, True))
+        page.page.route(url + "/probe-none", lambda route: with_inline_script(route, False))
+        page.goto("/probe-none")  # the probe works: without the policy the script runs
+        page.page.wait_for_function("() => window.__inline === 1")
+        page.goto("/probe-csp")
+        page.page.locator("#probe").wait_for()
+        page.page.wait_for_load_state("load")
+        assert page.page.evaluate("() => window.__inline === undefined")
+        assert any("Content Security Policy" in e for e in page.console_errors)
     process.check_alive()

@@ -56,7 +56,12 @@
     }
     var source = new EventSource("events");
     source.addEventListener("open", function () { show("live", true); });
-    source.addEventListener("error", function () { show("reconnecting…", false); });
+    source.addEventListener("error", function () {
+      // CLOSED: the server refused the stream (e.g. 503, too many live pages): the
+      // browser will not retry by itself, so say so instead of "reconnecting" for ever.
+      if (source.readyState === EventSource.CLOSED) show("not live: reload the page", false);
+      else show("reconnecting…", false);
+    });
     source.addEventListener("read", function (message) {
       var read;
       try { read = JSON.parse(message.data); } catch (err) { return; }

@@ -65,11 +65,17 @@ async def test_token_in_the_address_becomes_a_cookie(
             assert location == "./history?plate=AB1&camera=gate"  # relative: any prefix
             cookie = response.headers["Set-Cookie"]
             assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+            # A value derived from the token, not the token itself (review finding).
+            value = response.cookies[COOKIE].value
+            assert len(value) == 64 and TOKEN not in cookie
         async with http.get(url + "history?plate=AB1&camera=gate") as response:
             assert response.status == 200  # the cookie alone
             assert TOKEN not in await response.text()
         async with http.get(url + f"plate/AB1?token={TOKEN}", allow_redirects=False) as response:
             assert response.headers["Location"] == "./AB1"
+        # The raw token as the cookie is not the cookie.
+        async with session() as other, other.get(url, headers={"Cookie": f"{COOKIE}={TOKEN}"}) as r:
+            assert r.status == 401
     assert TOKEN not in caplog.text
 
 
