@@ -25,6 +25,14 @@ from aiohttp.typedefs import Handler
 from bridge.config.web import INGRESS_PEER, WebConfig, is_loopback
 
 COOKIE = "plate_bridge_token"
+
+
+def cookie_name(port: int) -> str:
+    """The cookie of the page on `port`: cookies are shared by every port of a host, so
+    two bridges on one machine would otherwise overwrite each other's."""
+    return f"{COOKIE}_{port}"
+
+
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_BODY = 64 * 1024
@@ -73,6 +81,7 @@ class Guard:
         # The cookie holds a value derived from the token, not the token: the browser's
         # cookie jar (and any other service on this host, which receives cookies of every
         # port) never holds the secret itself, which may be used elsewhere too.
+        self.cookie_name = cookie_name(config.port)
         self._cookie = (
             hmac.new(self._token.encode(), b"plate-bridge web cookie", "sha256").hexdigest()
             if self._token
@@ -120,7 +129,7 @@ class Guard:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and _same(value.strip(), self._token):
             return None
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(self.cookie_name)
         if cookie is not None and self._cookie is not None and _same(cookie, self._cookie):
             return None
         return _refuse(401, _ASK_FOR_ACCESS)
@@ -137,7 +146,7 @@ class Guard:
             location += "?" + urlencode(rest)
         response = web.Response(status=303, headers={"Location": location})
         response.set_cookie(
-            COOKIE,
+            self.cookie_name,
             self._cookie,
             path="/",
             httponly=True,
