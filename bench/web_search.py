@@ -20,6 +20,7 @@ this run. Goal (issue 13): a look-alike plate search answers in < 100 ms (p50).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -200,6 +201,9 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--no-http", action="store_true", help="skip the searches through the web page"
+    )
     args = parser.parse_args()
     print("command: .venv/bin/python bench/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]))
     print(measure_yardstick().line())
@@ -283,7 +287,66 @@ def main() -> None:
             f"{name:32} {len(times):>4} {percentile(times, 0.5):8.1f} "
             f"{percentile(times, 0.95):8.1f} {max(times):8.1f} {percentile(sizes, 0.5):9.0f}"
         )
+    if not args.no_http:
+        asyncio.run(through_the_page(path, plates, lookalike))
     print(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+async def through_the_page(path: Path, plates: list[str], lookalike: list[str]) -> None:
+    """The same searches as a user makes them: a real bridge serving its page on this
+    history (no broker and no API needed for that), timed from request to whole page."""
+    import httpx
+    import yaml
+
+    from bridge.config import parse_config
+    from bridge.service import BridgeService
+    from tests.mosquitto import free_port
+
+    inbox = path.parent / "bench-inbox"
+    inbox.mkdir(exist_ok=True)
+    port = free_port()
+    config = parse_config(
+        yaml.safe_dump(
+            {
+                "mqtt": {"host": "127.0.0.1", "port": free_port()},  # nobody there: fine
+                "api": {"url": "http://127.0.0.1:9"},
+                "sources": {"folders": [{"path": str(inbox)}]},
+                # The bench's reads are a year old: never prune them.
+                "storage": {"path": str(path.parent), "history_max_age_days": 0},
+                "web": {"port": port},
+            }
+        ),
+        "bench",
+        env={},
+    )
+    if path.name != "history.sqlite3":
+        raise SystemExit("--path must name a file history.sqlite3 for the page to find it")
+    service = BridgeService(config)
+    task = asyncio.create_task(service.run(install_signals=False))
+    await service.started.wait()
+    base = f"http://127.0.0.1:{port}/"
+    pages: dict[str, list[str]] = {
+        "page: look-alike plate search": [f"history?plate={p}" for p in lookalike],
+        "page: plate summary": [f"plate/{p.replace(' ', '')}" for p in plates],
+        "page: latest reads": ["history"] * len(plates),
+    }
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            await http.get("history")  # the first request opens the file
+            for name, addresses in pages.items():
+                times = []
+                for address in addresses:
+                    started = time.perf_counter()
+                    answer = await http.get(address)
+                    answer.raise_for_status()
+                    times.append((time.perf_counter() - started) * 1000)
+                print(
+                    f"{name:32} {len(times):>4} {percentile(times, 0.5):8.1f} "
+                    f"{percentile(times, 0.95):8.1f} {max(times):8.1f} {'':>9}"
+                )
+    finally:
+        service.stop()
+        await task
 
 
 if __name__ == "__main__":
