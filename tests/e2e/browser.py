@@ -168,6 +168,27 @@ class Page:
         )
         return self.text()
 
+    def open_until_text(self, path: str, needle: str, attempts: int = 3) -> str:
+        """Open `path` until the page shows `needle`.
+
+        Closing a dialog makes the frontend go back in its history a moment later; on a
+        busy machine that step can land after the next page has loaded, and takes the
+        browser back to where the dialog was. Opening the page again is what a person
+        would do. Each attempt waits up to TIMEOUT_MS / 2 for the text.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        for attempt in range(attempts):
+            self.goto(path)
+            try:
+                return self.wait_for_text(needle, timeout_ms=TIMEOUT_MS // 2)
+            except PlaywrightTimeoutError:
+                # In the test's report: where the browser was instead.
+                print(f"{path}: no {needle!r} after attempt {attempt + 1}, at {self.page.url}")
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     def click_until_text(self, target: Any, needle: str, attempts: int = 6) -> str:
         """Click `target` until the page shows `needle`.
 

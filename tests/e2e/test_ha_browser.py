@@ -214,8 +214,7 @@ def _read_a_plate(page: Page) -> None:
         }""",
         action,
     )
-    page.goto("/developer-tools/action")
-    page.wait_for_text("Engine configuration for this read")
+    page.open_until_text("/developer-tools/action", "Engine configuration for this read")
     page.screenshot("read-plate-action")
     page.page.get_by_role("button", name="Perform action").click()
     text = _wait_for_response(page)
