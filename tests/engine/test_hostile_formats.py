@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.engine import test_server as base
-from tests.engine.test_server import ROOT, post_file
+from tests.engine.engine_process import engine_process
+from tests.engine.test_server import post_file
 
 plate_jpg = base.plate_jpg
 http = base.http
@@ -29,29 +28,8 @@ HOSTILE = "(.*)" * 42 + "#"
 async def test_a_hostile_pattern_cannot_freeze_the_engine(
     plate_jpg: bytes, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bridge",
-        "engine",
-        "--port",
-        "0",
-        "--workers",
-        "2",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    try:
-        url = ""
-        async with asyncio.timeout(60):
-            while not url:
-                line = (await process.stdout.readline()).decode()
-                assert line, "the engine exited early"
-                if "listening on" in line:
-                    url = line.split("listening on ", 1)[1].split()[0]
+    async with engine_process(workers=2) as engine:
+        url, process = engine.url, engine.process
         config = json.dumps({"text_formats": [HOSTILE, HOSTILE[:-1] + "x"]})
         hostile = [
             asyncio.create_task(post_file(http, url, plate_jpg, config=config)) for _ in range(2)
@@ -67,7 +45,3 @@ async def test_a_hostile_pattern_cannot_freeze_the_engine(
         async with asyncio.timeout(20):
             await process.wait()
         assert process.returncode == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()

@@ -12,9 +12,7 @@ import base64
 import contextlib
 import io
 import logging
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -30,8 +28,8 @@ from plate_engine.server import EngineServer
 from plate_engine.settings import EngineSettings, WebhookSettings
 from plate_engine.types import COLOURS, VEHICLE_TYPES
 from platereader import PlateReader, PlateReaderNoCreditsError, ReadResponse
+from tests.engine.engine_process import engine_process
 
-ROOT = Path(__file__).resolve().parents[2]
 READ = "/v1/plate-reader/"
 PLATE_TEXT = "ab12cde"  # drawn on the synthetic image; a GB format, read as region "gb"
 THROTTLED = {"detail": "Request was throttled. Expected available in 1 second.", "status_code": 429}
@@ -653,41 +651,16 @@ async def test_upload_url_can_be_disabled(
 async def test_cli_serves_and_stops_on_sigterm(
     plate_jpg: bytes, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bridge",
-        "engine",
-        "--port",
-        "0",
-        "--workers",
-        "1",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    try:
-        lines: list[str] = []
-        async with asyncio.timeout(60):
-            while not any("listening on" in line for line in lines):
-                line = (await process.stdout.readline()).decode()
-                assert line, f"engine exited early: {lines}"
-                lines.append(line)
-        assert "recogniser loaded in" in lines[0]
-        url = lines[-1].split("listening on ", 1)[1].split()[0]
+    async with engine_process(workers=1) as engine:
+        assert "recogniser loaded in" in engine.lines[0]
+        url = engine.url
         assert (await post_file(http, url, plate_jpg)).status_code == 200
         assert (await http.get(url + "/info/")).json()["usage"] == {"calls": 1}
-        process.send_signal(signal.SIGTERM)
+        engine.process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(20):
-            rest, _ = await process.communicate()
-        assert process.returncode == 0
+            rest, _ = await engine.process.communicate()
+        assert engine.process.returncode == 0
         assert "stopping" in rest.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def test_cli_refuses_a_bad_webhooks_file(
