@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -81,7 +81,12 @@ async def test_entities_appear_and_follow_reads(
         pipeline={"cooldown": 0, "metrics_interval": 0},
     )
     fired: list[Event[Any]] = []
-    hass.bus.async_listen("state_changed", fired.append)
+
+    @callback  # in the event loop, in order (a plain function runs in the executor)
+    def _record(event: Event[Any]) -> None:
+        fired.append(event)
+
+    hass.bus.async_listen("state_changed", _record)
     async with running(config) as service:
         # Before any read: the devices and entities exist.
         # (available once the retained `online` on pb/status has come)

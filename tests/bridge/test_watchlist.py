@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 
 from bridge.config import BridgeConfig, ConfigError, load_config
 from bridge.events import EVENT_UNKNOWN, EVENT_WATCHED, ReadContext, SnapshotRef, Topics
@@ -185,6 +185,7 @@ async def test_watched_present_is_announced_once_across_a_bridge_restart(
     )
     changes: dict[str, list[tuple[str | None, str | None]]] = {present: [], plate_event: []}
 
+    @callback  # in the event loop, in order (a plain function runs in the executor)
     def record(event: Event[EventStateChangedData]) -> None:
         entity_id = event.data["entity_id"]
         if entity_id in changes:

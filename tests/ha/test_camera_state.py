@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 
 from homeassistant.const import STATE_OFF, STATE_ON
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from PIL import Image
 from pytest_homeassistant_custom_component.common import async_capture_events
@@ -53,6 +53,9 @@ def _three_cars(request: RecordedRequest) -> list[dict[str, Any]]:
 def _event_states(hass: HomeAssistant) -> list[tuple[str | None, str | None]]:
     seen: list[tuple[str | None, str | None]] = []
 
+    # A callback runs in the event loop, in order; a plain function would run in the
+    # executor, where a busy machine can append the states out of order.
+    @callback
     def _listener(event: Any) -> None:
         state = event.data["new_state"]
         if event.data["entity_id"] == EVENT and state is not None:

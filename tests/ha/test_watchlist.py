@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -117,6 +117,7 @@ async def test_watched_present_fires_once_across_an_outage(
     last_plate = _camera_entity(hass, entry, "sensor", "last_plate")
     changes: dict[str, list[str]] = {present: [], plate_event: []}
 
+    @callback  # in the event loop, in order (a plain function runs in the executor)
     def record(event: Event[EventStateChangedData]) -> None:
         new = event.data["new_state"]
         if event.data["entity_id"] in changes and new is not None:
