@@ -231,23 +231,17 @@ async def watchlist(request: web.Request) -> web.Response:
     plate = request.query.get("plate", "")[:MAX_PLATE]
     if done in DONE and plate:
         message = f"{DONE[done]} {plate}."
-    edit = None
-    wanted = request.query.get("edit", "")[:MAX_PLATE]
-    if wanted:
-        entry = _find(ctx, wanted)
-        if entry is None:
+    # `?edit=PLATE` opens the entry's form, `?remove=PLATE` asks before removing it.
+    chosen: dict[str, WatchEntryConfig | None] = {}
+    for action in ("edit", "remove"):
+        plate_asked = request.query.get(action, "")[:MAX_PLATE]
+        chosen[action] = _find(ctx, plate_asked) if plate_asked else None
+        if plate_asked and chosen[action] is None:
             return render_page(
-                ctx, message=f"{wanted} is not on the watch list.", error=True, status=404
+                ctx, message=f"{plate_asked} is not on the watch list.", error=True, status=404
             )
-        edit = _values(entry)
-    remove = None
-    unwanted = request.query.get("remove", "")[:MAX_PLATE]
-    if unwanted:
-        remove = _find(ctx, unwanted)
-        if remove is None:
-            return render_page(
-                ctx, message=f"{unwanted} is not on the watch list.", error=True, status=404
-            )
+    edit = _values(chosen["edit"]) if chosen["edit"] is not None else None
+    remove = chosen["remove"]
     find = request.query.get("find", "").strip()[:MAX_NAME]
     number = request.query.get("page", "1")
     return render_page(

@@ -89,7 +89,7 @@ async def engine(recognizer: Recognizer, socket_enabled: None) -> AsyncIterator[
 
 @pytest_asyncio.fixture
 async def http(socket_enabled: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
         yield client
 
 

@@ -10,14 +10,12 @@ import hashlib
 import io
 import platform
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-import pytest_asyncio
 from PIL import Image, ImageDraw, ImageFont
 
 from plate_engine import vehicles
@@ -27,7 +25,8 @@ from plate_engine.recognizer import Recognizer
 from plate_engine.server import EngineServer
 from plate_engine.types import COLOURS, VEHICLE_TYPES, Box, ReadOptions, Reads
 from platereader import ReadResponse
-from tests.engine.test_server import check_plate_mode_result, post_file, running_engine
+from tests.engine import test_server as base
+from tests.engine.test_server import check_plate_mode_result, post_file
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_PLATES = {
@@ -176,16 +175,9 @@ def test_the_shipped_model_is_the_converted_one() -> None:
 # --- over HTTP ---------------------------------------------------------------------------------
 
 
-@pytest_asyncio.fixture
-async def engine(recognizer: Recognizer, socket_enabled: None) -> AsyncIterator[EngineServer]:
-    async with running_engine(recognizer) as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def http(socket_enabled: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
-        yield client
+# The HTTP fixtures of test_server (`engine` runs on this module's `recognizer`).
+engine = base.engine
+http = base.http
 
 
 async def test_plate_mode_answer_carries_vehicle_and_colour(
