@@ -6,7 +6,8 @@ the likeliest character of the allowed class: that is how O/0, I/1, B/8, S/5, Z/
 settled by position (a `0` where a Mercosul plate has a letter becomes `O`, an `O` where a
 Californian plate has a digit becomes `0`). Each candidate string is then ranked by
 OCR probability x the prior of the best format it matches; formats of the requested
-regions weigh more, and with `strict` nothing outside them survives. The formats
+regions weigh more, and with `strict` nothing outside them survives. On a line shaped
+like a US plate, a US format's O is taken for the 0 (US_O_PENALTY). The formats
 themselves, and a plate's region, are in region_formats.py.
 """
 
@@ -73,6 +74,48 @@ UNMATCHED_WEIGHT = 0.02
 # Leaving out a character of the line (an emblem, a county badge, a frame screw read as a
 # character) costs this factor, so it only wins when it turns a non-format read into one.
 DROP_EDGE_COST = 0.15
+
+
+# Most US states issue no letter O in standard serials and draw the O they have as the 0
+# (no US label of the dev photos has an O: 0 of 114), so a US format's weight is divided
+# by up to US_O_PENALTY per O, vanity formats included ("CEMENT0"), but only on a line
+# shaped like a US plate: applied to every read, it made the German "WOBVWMK4" (which
+# only a US vanity format matches) "W0BVWMK4".
+US_O_PENALTY = 10.0
+
+# The line's shape: the engine's text line (width / height along the line's own axes, so
+# a slanted plate is not made taller) is ~2.2 on a US plate (6-7 tall characters on a
+# 12 x 6 in plate) and ~4 on a European one (75-80 mm characters on 520 x 110 mm); a
+# camera's angle only shortens a line. Half a of the dev photos, 10th-90th percentiles of
+# the read plates: US 1.9-2.8, EU 3.6-4.2, BR 3.2-4.1 (WOBVWMK4 3.3). `square_likelihood`
+# is a logistic in log(aspect), even at the geometric mean of the US and EU medians
+# (2.17, 3.98 -> 2.94) and 0.95 / 0.05 at them; the O penalty grows from none at the
+# midpoint to its full size on a sure square line (US_O_PENALTY ** (2 x likelihood - 1)).
+# Demoting the formats of the unlikely shape (European ones on a square line, US ones on
+# a long line, by up to 2x or 1.4x) was measured too and is not used: no change on half a,
+# fewer plates found on half b (a read's format weight also decides if it is a plate).
+SHAPE_MIDPOINT = 2.94
+SHAPE_SPREAD = 0.1  # in log(aspect): ln(2.94 / 2.17) = 0.30 = 3 spreads
+
+
+def line_aspect(quad: npt.NDArray[np.float32]) -> float:
+    """Width / height of a text line's quad (top-left, top-right, bottom-right, bottom-left)."""
+    width = float(np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3]))
+    height = float(np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1]))
+    return width / max(height, 1e-6)
+
+
+def square_likelihood(aspect: float) -> float:
+    """How likely a line of this width / height is a square (US-sized) plate's, 0..1."""
+    z = (math.log(SHAPE_MIDPOINT) - math.log(max(aspect, 1e-3))) / SHAPE_SPREAD
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def o_penalty(aspect: float | None) -> float:
+    """What a US format's weight is divided by per letter O, for a line of this shape."""
+    if aspect is None:
+        return 1.0
+    return float(US_O_PENALTY ** max(0.0, 2.0 * square_likelihood(aspect) - 1.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +234,10 @@ def _kbest(probs: npt.NDArray[np.float32], k: int) -> list[tuple[str, float]]:
     return [(t, float(p)) for t, p in zip(texts, scores, strict=True)]
 
 
-def _prior(text: str, index: _Index) -> tuple[PlateFormat | None, float]:
+def _prior(text: str, index: _Index, o_cost: float = 1.0) -> tuple[PlateFormat | None, float]:
     """The best matching format and the prior weight of `text`.
+
+    o_cost: a US format's weight is divided by it per letter O of `text` (o_penalty).
 
     pooled (no region requested): a format issued in several countries is a little
     likelier a priori than one issued in a single country.
@@ -200,9 +245,11 @@ def _prior(text: str, index: _Index) -> tuple[PlateFormat | None, float]:
     best: PlateFormat | None = None
     weight = 0.0
     countries: set[str] = set()
+    us_factor = o_cost ** -text.count("O")
     for f in index.matching(text):
-        if f.weight > weight:
-            best, weight = f, f.weight
+        w = f.weight * us_factor if f.region.startswith("us") else f.weight
+        if w > weight:
+            best, weight = f, w
         if not f.weak:
             countries.add(f.region.split("-")[0])
     if index.pooled and best is not None and not best.weak:
@@ -220,15 +267,19 @@ def choose(
     strict: bool = False,
     text_formats: Sequence[str] = (),
     top_k: int = 10,
+    aspect: float | None = None,
 ) -> list[Choice]:
     """Rank plate strings for one OCR line, best first; [] when nothing qualifies.
 
     `text` is the OCR's best path (upper case) and `probs` its len(text) x 36
     distributions over ALPHABET. Candidates: the k likeliest strings, the best string
     for every format of the right length, each also with one end character dropped.
+    `aspect`: the line's width / height (line_aspect), telling a US-shaped plate whose
+    O is a 0 (o_penalty); None for no hint.
     """
     strict = strict and bool(regions)
     index = _index(tuple(r.lower() for r in regions), strict)
+    o_cost = o_penalty(aspect)
     patterns = compile_text_formats(tuple(text_formats))
 
     floored = _floored(probs, text)
@@ -259,7 +310,7 @@ def choose(
         for s, ocr in strings:
             if s in seen and seen[s].dropped <= dropped and seen[s].ocr >= ocr:
                 continue
-            fmt, weight = _prior(s, index)
+            fmt, weight = _prior(s, index, o_cost)
             if patterns:
                 if any(p.fullmatch(s) for p in patterns):  # RE2, case-insensitive
                     weight = max(weight, 1.0)
@@ -322,6 +373,7 @@ __all__ = [
     "choose",
     "formats_for",
     "known_regions",
+    "line_aspect",
     "matches",
     "region_of",
 ]

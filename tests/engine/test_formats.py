@@ -179,3 +179,40 @@ def test_text_format_limits() -> None:
     ):
         with pytest.raises(patterns.TextFormatError, match=message):
             patterns.check_text_formats(bad)
+
+
+def test_line_aspect_is_measured_along_the_line() -> None:
+    # A 200 x 50 line tilted by 30 degrees: its axis-aligned box is ~2.1:1, the line 4:1.
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    rect = np.array([[0, 0], [200, 0], [200, 50], [0, 50]], dtype=np.float32)
+    quad = np.asarray(rect @ np.array([[c, s], [-s, c]], dtype=np.float32).T, dtype=np.float32)
+    assert formats.line_aspect(quad) == pytest.approx(4.0, rel=1e-3)
+
+
+def test_square_likelihood_follows_the_plate_standards() -> None:
+    # Text lines of US plates (12 x 6 in) are ~2.2:1, of European ones (520 x 110 mm) ~4:1.
+    assert formats.square_likelihood(2.17) > 0.9
+    assert formats.square_likelihood(3.98) < 0.1
+    assert formats.square_likelihood(formats.SHAPE_MIDPOINT) == pytest.approx(0.5)
+    values = [formats.square_likelihood(a) for a in (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)]
+    assert values == sorted(values, reverse=True)
+
+
+def test_no_letter_o_on_a_square_us_plate() -> None:
+    # Most US states issue no O and draw their O as the 0: on a square (US-sized) line a US
+    # format's O is read as the 0 ("CEMENT0", a vanity plate of the dev photos' US set).
+    assert best("CEMENTO", aspect=2.2) == "CEMENT0"
+    assert best("CEMENTO", regions=["us"], aspect=2.2) == "CEMENT0"
+    # Without the shape (or on a long line) nothing tells a US plate: the O stands.
+    assert best("CEMENTO") == "CEMENTO"
+    assert best("CEMENTO", aspect=4.0) == "CEMENTO"
+    # A regular US format too: LLLNNN with an O gives way to NLLNNN with a 0.
+    assert best("OSG719", regions=["us"], aspect=2.2) == "0SG719"
+    assert best("OSG719", regions=["us"], aspect=4.0) == "OSG719"
+
+
+def test_a_long_plate_keeps_its_o() -> None:
+    # The German WOBVWMK4 of the dev photos matches only a US vanity format: a penalty on
+    # every read's O made it W0BVWMK4. Its line is long (3.3:1), so the O stays.
+    assert best("WOBVWMK4", aspect=3.3) == "WOBVWMK4"
+    assert best("WOBVWMK4", aspect=2.2) == "W0BVWMK4"  # the same read on a square line
