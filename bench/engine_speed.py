@@ -4,6 +4,7 @@ Usage (from the repository root):
 
     .venv/bin/python bench/engine_speed.py [--image ../shared/samples/cars-4k.jpg]
         [--size 1280x720] [--calls 50] [--concurrency 4] [--threads 2] [--mode both]
+        [--breakdown]
 
 The image is resized to --size and JPEG-encoded once; then --calls calls of
 Recognizer.read run from --concurrency threads. It prints total duration / calls in ms
@@ -11,8 +12,10 @@ Recognizer.read run from --concurrency threads. It prints total duration / calls
 bound of total/calls on an otherwise idle machine is that divided by the cores), the
 reads of the first call and the peak RSS, for regular and fast mode, with a CPU yardstick
 measured in the same run (bench/_yardstick.py) so that two machines' figures compare.
-`run_benchmark` takes any `read(bytes) -> object` callable so that an HTTP client can be
-measured the same way.
+--breakdown also prints, per mode, where one read's CPU time goes (each model run by
+input shape, the image decode, the format ranking, the rest), from --calls reads run one
+after another in one thread (bench/_breakdown.py). `run_benchmark` takes any
+`read(bytes) -> object` callable so that an HTTP client can be measured the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import cv2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._breakdown import breakdown  # noqa: E402
 from bench._stats import percentile  # noqa: E402
 from bench._yardstick import measure as measure_yardstick  # noqa: E402
 from plate_engine.recognizer import Recognizer  # noqa: E402
@@ -101,6 +105,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--mode", choices=("regular", "fast", "both"), default="both")
+    parser.add_argument("--breakdown", action="store_true", help="CPU time of each part of a read")
     args = parser.parse_args()
 
     w, h = (int(v) for v in args.size.lower().split("x"))
@@ -126,6 +131,8 @@ def main() -> None:
             f" (/{os.cpu_count()} cores = {r.cpu_ms_per_call / (os.cpu_count() or 1):5.1f})"
             f"  reads {plates}"
         )
+        if args.breakdown:
+            print("\n".join(breakdown(rec, data, options, args.calls)))
     print(f"peak RSS {peak_rss_mb():.0f} MB")
 
 

@@ -126,8 +126,11 @@ class Recognizer:
                         img, roi, FULL_SIDE, upscale, options, th_d, th_o, decoded.scale, f.quad
                     )
         plates = _drop_badges(_suppress(found))
-        # The vehicle detector sees 300x300 (~18 ms on one core): always run, so every
-        # plate carries its vehicle as the API's answers do.
+        # The vehicle detector sees 300x300 (~18 ms on one core): run whenever there is a
+        # plate, so every plate carries its vehicle as the API's answers do, and in vehicle
+        # mode. A photo without a plate in plate mode has nothing to attach a vehicle to.
+        if not plates and not options.unplated:
+            return Reads()
         detections = self._vehicles.detect(img)
         return vehicles.attach(img, decoded.scale, plates, detections, options)
 
@@ -224,6 +227,7 @@ class Recognizer:
                 strict=strict,
                 text_formats=options.text_formats,
                 top_k=top_k,
+                aspect=formats.line_aspect(line.quad),  # the plate's shape, a soft hint
             )
             for o in ocrs
             if MIN_CHARS <= len(o.text) <= 10
